@@ -1,0 +1,38 @@
+# auth0-webhooks: everything a developer runs. `make test` and `make demo` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shared/requirements.txt | cksum | cut -d' ' -f1)
+CODE   := layers/shared functions devkit tests
+
+.PHONY: setup test lint unit integration format demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements-dev.txt layers/shared/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# the shared layer and the dev kit are importable by their package names, as in Lambda
+	$(BIN)/python -c 'import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "auth0_webhooks_dev.pth").write_text("$(CURDIR)/layers/shared\n$(CURDIR)\n")'
+	rm -f $(VENV)/.installed-* && touch $@
+
+lint: setup
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy $(CODE)
+
+test: setup lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: setup
+	$(BIN)/pytest tests/unit layers/shared $(PYTEST_ARGS)
+
+integration: setup
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+format: setup
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
+
+clean:
+	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache

@@ -1,0 +1,277 @@
+"""A local Auth0 tenant: ``/oauth/token`` and ``/api/v2/logs`` with the real wire format.
+
+- Tokens: client-credentials grant (JSON or form body), audience ``https://<host>/api/v2/``.
+- Logs: checkpoint mode (``from``/``take``, bare array ordered by log_id, ``Link: rel="next"``),
+  search mode (``sort``, ``page``, ``per_page``, ``include_totals``, the 1,000-result cap),
+  ``/api/v2/logs/{id}``.
+- Rate limit: a token bucket over the Management API with ``x-ratelimit-*`` headers, 429 beyond.
+- Faults on request: 5xx, slow and garbled replies, dropped connections.
+
+It is what the tests and ``make demo`` talk to, through the same code that talks to a real tenant.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from .http import LocalServer, Reply, Request
+
+TOO_MANY = "Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers."
+
+
+class TokenBucket:
+    """``burst`` tokens, refilled at ``rate`` per second; ``rate=None`` means no limit."""
+
+    def __init__(self, burst: int = 10, rate: float | None = None) -> None:
+        self.burst, self.rate = burst, rate
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> tuple[bool, dict[str, str]]:
+        with self.lock:
+            now = time.monotonic()
+            if self.rate is None:
+                return True, {
+                    "x-ratelimit-limit": str(self.burst),
+                    "x-ratelimit-remaining": str(self.burst),
+                    "x-ratelimit-reset": str(math.ceil(time.time())),
+                }
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            allowed = self.tokens >= 1
+            if allowed:
+                self.tokens -= 1
+            next_token_in = (1 - (self.tokens % 1)) / self.rate
+            headers = {
+                "x-ratelimit-limit": str(self.burst),
+                "x-ratelimit-remaining": str(int(self.tokens)),
+                "x-ratelimit-reset": str(math.ceil(time.time() + next_token_in)),
+            }
+            return allowed, headers
+
+
+@dataclass
+class Faults:
+    """What the next requests to ``/api/v2/logs`` should suffer. Counts go down as they are used."""
+
+    fail: int = 0
+    fail_status: int = 503
+    garble: int = 0
+    drop: int = 0
+    slow_seconds: float = 0.0
+    token_fail: int = 0  # /oauth/token answers 503
+
+
+@dataclass
+class Stats:
+    token_requests: int = 0
+    log_requests: int = 0
+    answered_429: int = 0
+    answered_5xx: int = 0
+    calls: list[tuple[str, dict[str, str], int]] = field(default_factory=list)  # (path, query, status)
+
+
+class LocalTenant(LocalServer):
+    """The tenant. ``add(logs)`` to make logs appear; ``faults`` and ``bucket`` to misbehave."""
+
+    def __init__(
+        self,
+        client_id: str = "local-client",
+        client_secret: str = "local-secret-do-not-log",
+        scope: str = "read:logs",
+        token_ttl: int = 86400,
+        bucket: TokenBucket | None = None,
+        port: int = 0,
+    ) -> None:
+        super().__init__(port)
+        self.clients = {client_id: client_secret}
+        self.scope, self.token_ttl = scope, token_ttl
+        self.bucket = bucket or TokenBucket(burst=50, rate=None)
+        self.faults = Faults()
+        self.stats = Stats()
+        self.tokens: dict[str, tuple[float, str]] = {}  # token -> (expires at, scope)
+        self._keys: list[str] = []  # sort keys, parallel to _logs
+        self._logs: list[Any] = []
+
+    # -- the tenant's logs -------------------------------------------------------------
+
+    def add(self, entries: list[Any], keys: list[str] | None = None) -> None:
+        """Store entries; each sorts by its log_id (or ``_id``), or by the key given for it."""
+        with self.lock:
+            for index, entry in enumerate(entries):
+                key = keys[index] if keys else (entry.get("log_id") or entry.get("_id"))
+                at = bisect.bisect_right(self._keys, key)
+                self._keys.insert(at, key)
+                self._logs.insert(at, entry)
+
+    def forget_before(self, key: str) -> None:
+        """Retention: drop the logs sorted before ``key``."""
+        with self.lock:
+            at = bisect.bisect_left(self._keys, key)
+            del self._keys[:at], self._logs[:at]
+
+    @property
+    def logs(self) -> list[Any]:
+        with self.lock:
+            return list(self._logs)
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:
+        if request.method == "POST" and request.path == "/oauth/token":
+            return self._token(request)
+        if request.method == "GET" and request.path.startswith("/api/v2/logs"):
+            reply = self._api(request)
+            with self.lock:
+                self.stats.log_requests += 1
+                self.stats.answered_429 += reply.status == 429
+                self.stats.answered_5xx += reply.status >= 500
+                self.stats.calls.append((request.path, request.query, reply.status))
+            return reply
+        return Reply.json({"statusCode": 404, "error": "Not Found", "message": "Not Found"}, 404)
+
+    def _token(self, request: Request) -> Reply:
+        with self.lock:
+            self.stats.token_requests += 1
+            if self.faults.token_fail:
+                self.faults.token_fail -= 1
+                return Reply.json({"error": "server_error", "error_description": "try again"}, 503)
+        if "json" in request.headers.get("content-type", ""):
+            body = request.json() or {}
+        else:
+            body = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        if body.get("grant_type") != "client_credentials":
+            return Reply.json({"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}, 400)
+        client_id, secret = body.get("client_id"), body.get("client_secret")
+        if client_id not in self.clients or not secrets.compare_digest(str(secret), self.clients[client_id]):
+            return Reply.json({"error": "access_denied", "error_description": "Unauthorized"}, 401)
+        host = request.headers.get("host", "")
+        if body.get("audience") != f"https://{host}/api/v2/":
+            return Reply.json(
+                {
+                    "error": "access_denied",
+                    "error_description": f"Service not enabled within domain: {body.get('audience')}",
+                },
+                403,
+            )
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.tokens[token] = (time.time() + self.token_ttl, self.scope)
+        return Reply.json(
+            {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl, "scope": self.scope}
+        )
+
+    def _api(self, request: Request) -> Reply:
+        allowed, headers = self.bucket.take()
+        headers["Content-Type"] = "application/json"
+        if not allowed:
+            return Reply.json(
+                {
+                    "statusCode": 429,
+                    "error": "Too Many Requests",
+                    "message": TOO_MANY,
+                    "errorCode": "too_many_requests",
+                },
+                429,
+                headers,
+            )
+        auth = request.headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+        expires, scope = self.tokens.get(token, (0.0, ""))
+        if expires < time.time():
+            return Reply.json(
+                {"statusCode": 401, "error": "Unauthorized", "message": "Invalid token", "errorCode": "invalid_token"},
+                401,
+                headers,
+            )
+        if "read:logs" not in scope.split():
+            return Reply.json(
+                {
+                    "statusCode": 403,
+                    "error": "Forbidden",
+                    "message": "Insufficient scope, expected any of: read:logs,read:logs_users",
+                    "errorCode": "insufficient_scope",
+                },
+                403,
+                headers,
+            )
+        with self.lock:
+            faults = self.faults
+            delay = faults.slow_seconds
+            if faults.drop:
+                faults.drop -= 1
+                return Reply(drop=True, delay=delay)
+            if faults.fail:
+                faults.fail -= 1
+                return Reply.json(
+                    {
+                        "statusCode": faults.fail_status,
+                        "error": "Service Unavailable",
+                        "message": "Service Unavailable",
+                    },
+                    faults.fail_status,
+                    headers,
+                )
+            if faults.garble:
+                faults.garble -= 1
+                return Reply(200, b"<html><body>upstream error</body></html>", {"Content-Type": "text/html"}, delay)
+        reply = self._log_by_id(request) if request.path.startswith("/api/v2/logs/") else self._list(request)
+        reply.headers.update(headers)
+        reply.delay = delay
+        return reply
+
+    def _log_by_id(self, request: Request) -> Reply:
+        wanted = request.path.rsplit("/", 1)[1]
+        for entry in self.logs:
+            if isinstance(entry, dict) and wanted in (entry.get("log_id"), entry.get("_id")):
+                return Reply.json(entry)
+        return Reply.json(
+            {"statusCode": 404, "error": "Not Found", "message": "Log not found", "errorCode": "inexistent_log"}, 404
+        )
+
+    def _list(self, request: Request) -> Reply:
+        query = request.query
+        if "from" in query:
+            return self._checkpoint_page(request, query["from"], query.get("take", "50"))
+        return self._search_page(query)
+
+    def _checkpoint_page(self, request: Request, after: str, take_text: str) -> Reply:
+        if not take_text.isdigit() or not 1 <= int(take_text) <= 100:
+            return _bad_request("Query validation error: 'take' must be an integer between 1 and 100")
+        take = int(take_text)
+        with self.lock:
+            start = bisect.bisect_right(self._keys, after)
+            page = self._logs[start : start + take]
+            last = self._keys[start + len(page) - 1] if page else after
+        host = request.headers.get("host", "")
+        link = f'<http://{host}/api/v2/logs?from={last}&take={take}>; rel="next"'
+        return Reply.json(page, headers={"Link": link})
+
+    def _search_page(self, query: dict[str, str]) -> Reply:
+        page_text, per_page_text = query.get("page", "0"), query.get("per_page", "50")
+        if not page_text.isdigit() or not per_page_text.isdigit() or not 1 <= int(per_page_text) <= 100:
+            return _bad_request("Query validation error: 'per_page' must be an integer between 1 and 100")
+        page, per_page = int(page_text), int(per_page_text)
+        if (page + 1) * per_page > 1000:
+            return _bad_request("You can only page through the first 1000 records.", "invalid_paging")
+        entries = [e for e in self.logs if isinstance(e, dict)]
+        if query.get("sort") in ("date:1", "date:-1"):
+            entries.sort(key=lambda e: str(e.get("date", "")), reverse=query["sort"] == "date:-1")
+        chunk = entries[page * per_page : (page + 1) * per_page]
+        if query.get("include_totals") == "true":
+            return Reply.json(
+                {"start": page * per_page, "limit": per_page, "length": len(chunk), "total": len(chunk), "logs": chunk}
+            )
+        return Reply.json(chunk)
+
+
+def _bad_request(message: str, code: str = "invalid_query_string") -> Reply:
+    return Reply.json({"statusCode": 400, "error": "Bad Request", "message": message, "errorCode": code}, 400)

@@ -1,0 +1,100 @@
+"""The poller's checkpoint: one DynamoDB item per tenant, moved only by conditional writes.
+
+Every move names the value it replaces, so two pollers running at once can never move
+the checkpoint backwards or past logs the other has not enqueued: the slower one gets
+:class:`CheckpointConflict` and stops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckpointConflict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+KEY_ATTRIBUTE = "pk"  # the table's partition key (a string), as template.yaml declares it
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The stored state: where the next page starts and what the last runs saw."""
+
+    log_id: str | None = None  # the last log enqueued (or filtered out); None = never started
+    start_from: str | None = None  # the START_FROM this checkpoint was started with
+    newest_log_date: str | None = None  # the date of the newest log enqueued so far
+    updated_at: str | None = None  # when log_id last moved
+    last_success_at: str | None = None  # when a run last ended without error
+
+
+class CheckpointStore:
+    """Reads and conditionally writes the checkpoint item ``{pk: key}``."""
+
+    def __init__(self, client: DynamoDBClient, table: str, key: str) -> None:
+        self.client, self.table, self.key = client, table, key
+
+    def load(self) -> Checkpoint:
+        item = self.client.get_item(TableName=self.table, Key=self._key(), ConsistentRead=True).get("Item", {})
+        values = {name: value["S"] for name, value in item.items() if name != KEY_ATTRIBUTE and "S" in value}
+        return Checkpoint(**{name: values.get(name) for name in Checkpoint.__dataclass_fields__})
+
+    def advance(self, previous: str | None, log_id: str, newest_log_date: str | None) -> None:
+        """Move ``previous`` → ``log_id``; raise CheckpointConflict if someone else moved it."""
+        names = {"#log_id": "log_id", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {":new": {"S": log_id}, ":now": {"S": utc_now()}}
+        assignments = ["#log_id = :new", "#updated_at = :now"]
+        if newest_log_date:
+            names["#newest"] = "newest_log_date"
+            values[":newest"] = {"S": newest_log_date}
+            assignments.append("#newest = :newest")
+        self._conditional_update(previous, assignments, names, values)
+
+    def restart(self, previous: str | None, start_from: str) -> None:
+        """Start again after ``start_from`` (a new START_FROM), replacing ``previous``."""
+        names = {"#log_id": "log_id", "#start_from": "start_from", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {":new": {"S": start_from}, ":now": {"S": utc_now()}}
+        self._conditional_update(
+            previous, ["#log_id = :new", "#start_from = :new", "#updated_at = :now"], names, values
+        )
+
+    def record_success(self) -> None:
+        """Note that a run ended without error (for operators and the lag alarm)."""
+        self.client.update_item(
+            TableName=self.table,
+            Key=self._key(),
+            UpdateExpression="SET #at = :now",
+            ExpressionAttributeNames={"#at": "last_success_at"},
+            ExpressionAttributeValues={":now": {"S": utc_now()}},
+        )
+
+    def _conditional_update(
+        self, previous: str | None, assignments: list[str], names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        if previous is None:
+            condition = "attribute_not_exists(#log_id)"
+        else:
+            condition = "#log_id = :previous"
+            values = {**values, ":previous": {"S": previous}}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(),
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            raise CheckpointConflict(
+                f"checkpoint {self.key!r} is no longer {previous!r}: another poller moved it"
+            ) from None
+
+    def _key(self) -> dict[str, Any]:
+        return {KEY_ATTRIBUTE: {"S": self.key}}

@@ -1,0 +1,54 @@
+"""Clients cached per container: the only global state the package keeps.
+
+AWS endpoints come from boto3's standard configuration (``AWS_ENDPOINT_URL``,
+``AWS_ENDPOINT_URL_<SERVICE>``); the cache is keyed by them so that a process that points
+boto3 elsewhere gets a new client.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import requests
+from botocore.config import Config
+from requests.adapters import HTTPAdapter
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+@cache
+def _aws_client(service: str, endpoint: str | None, region: str | None) -> Any:
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, config=AWS_CONFIG)  # type: ignore[call-overload]
+
+
+def aws_client(service: str) -> Any:
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _aws_client(service, endpoint, region)
+
+
+def sqs() -> SQSClient:
+    client: SQSClient = aws_client("sqs")
+    return client
+
+
+def dynamodb() -> DynamoDBClient:
+    client: DynamoDBClient = aws_client("dynamodb")
+    return client
+
+
+@cache
+def http_session(pool_size: int = 10) -> requests.Session:
+    """One pooled session per pool size, reused across invocations (keep-alive connections)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

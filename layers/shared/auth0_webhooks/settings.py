@@ -1,0 +1,262 @@
+"""Settings read from the environment once per invocation and checked at start.
+
+Every wrong value raises :class:`ConfigError` naming the setting and what it accepts.
+A secret setting ``NAME`` may instead be given as ``NAME_ARN``: the ARN or name of a
+Secrets Manager secret, or an SSM SecureString parameter (``arn:aws:ssm:…`` or a name
+starting with ``/``). Secret values are wrapped in :class:`Secret` so that they never
+show up in a log line, a repr or an error.
+
+>>> env = Env({"BATCH_SIZE": "50", "LOG_TYPES": "s, f"})
+>>> env.integer("BATCH_SIZE", default=100, low=1, high=100)
+50
+>>> env.words("LOG_TYPES", pattern=r"[a-z0-9_]+", what="log type codes")
+('s', 'f')
+>>> Env({"BATCH_SIZE": "500"}).integer("BATCH_SIZE", default=100, low=1, high=100)
+Traceback (most recent call last):
+...
+auth0_webhooks.errors.ConfigError: BATCH_SIZE must be a whole number from 1 to 100; got '500'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+SECRET_MAX_AGE_SECONDS = 300  # a rotated secret is picked up within five minutes
+_DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_LOG_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+class Secret:
+    """A secret value that does not print itself.
+
+    >>> s = Secret("hunter2")
+    >>> s, f"{s}", s.reveal()
+    (Secret('****'), '****', 'hunter2')
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    def __str__(self) -> str:
+        return "****"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class Env:
+    """Typed reads of a mapping of environment variables; every error names the variable."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or default
+
+    def required(self, name: str, what: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise ConfigError(name, f"set to {what}", got="")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise ConfigError(name, f"a whole number from {low} to {high}", got=raw)
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise ConfigError(name, f"a number of seconds from {low:g} to {high:g}", got=raw)
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ConfigError(name, "true or false", got=raw)
+
+    def words(self, name: str, pattern: str, what: str) -> tuple[str, ...]:
+        """A comma-separated list; blanks around items are ignored, empty means none."""
+        raw = self.text(name) or ""
+        items = tuple(item.strip() for item in raw.split(",") if item.strip())
+        bad = [item for item in items if not re.fullmatch(pattern, item)]
+        if bad:
+            raise ConfigError(name, f"a comma-separated list of {what}", got=bad[0])
+        return items
+
+    def secret(self, name: str, required: bool = True) -> Secret | None:
+        """``NAME`` itself, or the value of the secret or parameter named by ``NAME_ARN``."""
+        direct, reference = self.text(name), self.text(f"{name}_ARN")
+        if direct is not None and reference is not None:
+            raise ConfigError(name, f"set either as {name} or as {name}_ARN, not both")
+        if reference is not None:
+            return Secret(_fetch_secret(f"{name}_ARN", reference))
+        if direct is not None:
+            return Secret(direct)
+        if required:
+            raise ConfigError(name, f"set, or {name}_ARN set to a Secrets Manager secret or SSM parameter", got="")
+        return None
+
+
+def _fetch_secret(setting: str, reference: str) -> str:
+    """Read a secret once per container (Powertools caches it for SECRET_MAX_AGE_SECONDS)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    is_ssm = reference.startswith(("/", "arn:aws:ssm:"))
+    try:
+        if is_ssm:
+            name = reference.split(":parameter", 1)[1] if reference.startswith("arn:") else reference
+            value = parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
+        else:
+            value = parameters.get_secret(reference, max_age=SECRET_MAX_AGE_SECONDS)
+    except Exception as error:  # the message of a failed fetch holds no secret value, only its name
+        kind = "an SSM parameter" if is_ssm else "a Secrets Manager secret"
+        raise ConfigError(setting, f"{kind} this function can read ({type(error).__name__})", got=reference) from None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(setting, "a secret holding a non-empty string", got=reference)
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class Auth0Settings:
+    """Where the tenant is and how to get a token for it."""
+
+    base_url: str  # https://example.eu.auth0.com, or http://127.0.0.1:8080 for a local tenant
+    domain: str  # host[:port], used for the token audience
+    client_id: str
+    client_secret: Secret
+
+    @property
+    def audience(self) -> str:
+        return f"https://{self.domain}/api/v2/"
+
+    @classmethod
+    def from_env(cls, env: Env) -> Auth0Settings:
+        raw = env.required("AUTH0_DOMAIN", "a tenant domain such as example.eu.auth0.com")
+        base_url, domain = parse_domain(raw)
+        return cls(
+            base_url=base_url,
+            domain=domain,
+            client_id=env.required("AUTH0_CLIENT_ID", "the client id of a machine-to-machine app with read:logs"),
+            client_secret=env.secret("AUTH0_CLIENT_SECRET"),  # type: ignore[arg-type]  # required=True
+        )
+
+
+def parse_domain(raw: str) -> tuple[str, str]:
+    """``(base_url, domain)`` from a tenant domain or a full base URL.
+
+    >>> parse_domain("example.eu.auth0.com")
+    ('https://example.eu.auth0.com', 'example.eu.auth0.com')
+    >>> parse_domain("http://127.0.0.1:8080/")
+    ('http://127.0.0.1:8080', '127.0.0.1:8080')
+    """
+    allowed = "a tenant domain such as example.eu.auth0.com, or a base URL such as http://127.0.0.1:8080"
+    if "://" not in raw:
+        if not _DOMAIN.match(raw):
+            raise ConfigError("AUTH0_DOMAIN", allowed, got=raw)
+        return f"https://{raw}", raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ConfigError("AUTH0_DOMAIN", allowed, got=raw)
+    try:
+        parts.port  # noqa: B018  # raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError("AUTH0_DOMAIN", allowed, got=raw) from None
+    return f"{parts.scheme}://{parts.netloc}", parts.netloc
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    url: Secret | None
+    send_success: bool
+
+    @classmethod
+    def from_env(cls, env: Env) -> SlackSettings:
+        url = env.secret("SLACK_INCOMING_WEBHOOK_URL", required=False)
+        if url is not None and not url.reveal().startswith(("https://", "http://")):
+            raise ConfigError("SLACK_INCOMING_WEBHOOK_URL", "an http(s) URL of a Slack incoming webhook")
+        return cls(url=url, send_success=env.boolean("SLACK_SEND_SUCCESS", False))
+
+
+@dataclass(frozen=True)
+class PollerSettings:
+    """Everything the poller reads from its environment."""
+
+    auth0: Auth0Settings
+    checkpoint_table: str
+    queue_url: str
+    dead_letter_queue_url: str
+    batch_size: int
+    start_from: str | None
+    log_types: frozenset[str]
+    min_log_level: int | None
+    api_endpoints: tuple[str, ...]
+    slack: SlackSettings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PollerSettings:
+        env = Env(environ)
+        start_from = env.text("START_FROM")
+        if start_from is not None and not _LOG_ID.match(start_from):
+            raise ConfigError("START_FROM", "an Auth0 log_id (letters, digits, _ and -)", got=start_from)
+        level = env.text("MIN_LOG_LEVEL")
+        return cls(
+            auth0=Auth0Settings.from_env(env),
+            checkpoint_table=env.required("CHECKPOINT_TABLE", "the name of the DynamoDB checkpoint table"),
+            queue_url=_queue_url(env, "QUEUE_URL"),
+            dead_letter_queue_url=_queue_url(env, "DEAD_LETTER_QUEUE_URL"),
+            batch_size=env.integer("BATCH_SIZE", default=100, low=1, high=100),
+            start_from=start_from,
+            log_types=frozenset(env.words("LOG_TYPES", r"[a-z0-9_]+", "Auth0 log type codes such as s,f,scp")),
+            min_log_level=None if level is None else env.integer("MIN_LOG_LEVEL", 0, 0, 4),
+            api_endpoints=env.words(
+                "API_ENDPOINTS", r"[a-z0-9_-]+", "Management API endpoints such as users,connections"
+            ),
+            slack=SlackSettings.from_env(env),
+        )
+
+
+def _queue_url(env: Env, name: str) -> str:
+    value = env.required(name, "an SQS queue URL")
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(
+            name, "an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/name", got=value
+        )
+    return value
