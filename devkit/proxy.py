@@ -33,6 +33,7 @@ class FaultProxy(LocalServer):
         super().__init__()
         self.target = target.rstrip("/")
         self.rules: list[Rule] = []
+        self.seen: list[Request] = []  # every request, in order
         self.session = requests.Session()
 
     def fail_when(
@@ -47,6 +48,7 @@ class FaultProxy(LocalServer):
 
     def handle(self, request: Request) -> Reply:
         with self.lock:
+            self.seen.append(request)
             for rule in self.rules:
                 if rule.matches(request):
                     rule.seen += 1

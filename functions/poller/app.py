@@ -3,7 +3,7 @@
 import os
 from typing import Any
 
-from auth0_webhooks.poller import build_poller
+from auth0_webhooks.poller import run_poller
 from auth0_webhooks.settings import PollerSettings
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,7 +17,7 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = PollerSettings.from_env()
-    result = build_poller(settings).run(lambda: context.get_remaining_time_in_millis() / 1000)
+    result = run_poller(settings, lambda: context.get_remaining_time_in_millis() / 1000)
     for name, value in result.metrics().items():
         metrics.add_metric(name, MetricUnit.Seconds if name == "LagSeconds" else MetricUnit.Count, value)
     logger.info("poller run ended", extra=result.summary())

@@ -19,6 +19,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from . import clients
+from .alerts import describe, slack_for
 from .auth0_source import Auth0LogSource, Page, log_id
 from .checkpoint import CheckpointStore
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
@@ -98,6 +99,7 @@ class Poller:
     ) -> None:
         self.source, self.store, self.queue, self.keep = source, store, queue, keep
         self.batch_size, self.start_from, self.timing, self._clock = batch_size, start_from, timing, clock
+        self.result: RunResult | None = None  # the run so far, also when it raised
 
     def run(self, remaining_seconds: Callable[[], float]) -> RunResult:
         state = self.store.load()
@@ -106,7 +108,7 @@ class Poller:
             logger.info("START_FROM changed: restarting", extra={"start_from": self.start_from, "was": cursor})
             self.store.restart(cursor, self.start_from)
             cursor = self.start_from
-        result = RunResult(checkpoint=cursor, newest_log_date=state.newest_log_date)
+        result = self.result = RunResult(checkpoint=cursor, newest_log_date=state.newest_log_date)
 
         def time_left() -> float:
             return remaining_seconds() - self.timing.reserve
@@ -196,6 +198,17 @@ def _epoch(date: str) -> float:
 def log_source(settings: Auth0Settings) -> Auth0LogSource:
     """One source per tenant and client per container, so the token outlives the invocation."""
     return Auth0LogSource(settings, clients.http_session())
+
+
+def run_poller(settings: PollerSettings, remaining_seconds: Callable[[], float]) -> RunResult:
+    """One run with the container's clients; a failed run is also reported to Slack."""
+    poller = build_poller(settings)
+    try:
+        return poller.run(remaining_seconds)
+    except Exception as error:
+        slack = slack_for(settings.slack.url, settings.slack.send_success, (settings.auth0.client_secret.reveal(),))
+        slack.poller_failed(describe(error), poller.result.checkpoint if poller.result else None)
+        raise
 
 
 def build_poller(settings: PollerSettings) -> Poller:

@@ -36,6 +36,7 @@ MAX_BODY_BYTES = MAX_MESSAGE_BYTES - ATTRIBUTE_BYTES
 MAX_ENTRIES_PER_REQUEST = 10
 MAX_TYPES_CHARS = 512
 SEND_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds before each retry of what SQS did not accept
+NUMBER_ATTRIBUTES = frozenset({"log_count", "attempts", "status"})
 CONTENT_LOGS = "auth0-logs"
 CONTENT_DEAD_LETTER = "dead-letter"
 
@@ -52,6 +53,7 @@ class Message:
     attributes: Mapping[str, str]
     log_ids: tuple[str, ...] = ()
     dead_letter: bool = False
+    delay_seconds: int = 0  # hide it this long after sending (SQS allows up to 900)
 
     @property
     def last_id(self) -> str | None:
@@ -63,7 +65,7 @@ class Message:
 
     def sqs_attributes(self) -> dict[str, Any]:
         return {
-            name: {"DataType": "Number" if name == "log_count" else "String", "StringValue": value}
+            name: {"DataType": "Number" if name in NUMBER_ATTRIBUTES else "String", "StringValue": value}
             for name, value in self.attributes.items()
         }
 
@@ -179,7 +181,12 @@ class LogQueue:
                 reply = self.client.send_message_batch(
                     QueueUrl=url,
                     Entries=[
-                        {"Id": key, "MessageBody": m.body, "MessageAttributes": m.sqs_attributes()}
+                        {
+                            "Id": key,
+                            "MessageBody": m.body,
+                            "MessageAttributes": m.sqs_attributes(),
+                            "DelaySeconds": m.delay_seconds,
+                        }
                         for key, m in pending.items()
                     ],
                 )

@@ -260,3 +260,59 @@ def _queue_url(env: Env, name: str) -> str:
             name, "an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/name", got=value
         )
     return value
+
+
+@dataclass(frozen=True)
+class DelivererSettings:
+    """Everything the deliverer reads from its environment."""
+
+    webhook_url: str
+    authorization: Secret | None
+    signing_secret: Secret | None
+    send_as_batch: bool
+    concurrency: int
+    timeout: float
+    queue_url: str
+    dead_letter_queue_url: str
+    max_receive_count: int
+    retry_base_seconds: int
+    retry_max_seconds: int
+    slack: SlackSettings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DelivererSettings:
+        env = Env(environ)
+        url = env.required("WEBHOOK_URL", "the https:// URL of the webhook receiver")
+        insecure = env.boolean("ALLOW_INSECURE_WEBHOOK", False)
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ConfigError("WEBHOOK_URL", "an https:// URL")
+        if parts.scheme == "http" and not insecure:
+            raise ConfigError("WEBHOOK_URL", "an https:// URL (http:// only with ALLOW_INSECURE_WEBHOOK=true)")
+        signing_secret = env.secret("WEBHOOK_SECRET", required=False)
+        if signing_secret is not None:
+            from .signing import WebhookSigner
+
+            try:
+                WebhookSigner(signing_secret.reveal())
+            except ValueError as error:
+                raise ConfigError("WEBHOOK_SECRET", f"a Standard Webhooks secret (whsec_ + base64): {error}") from None
+        return cls(
+            webhook_url=url,
+            authorization=env.secret("WEBHOOK_AUTHORIZATION", required=False),
+            signing_secret=signing_secret,
+            send_as_batch=env.boolean("SEND_AS_BATCH", True),
+            concurrency=env.integer("WEBHOOK_CONCURRENT_CALLS", default=5, low=1, high=50),
+            timeout=env.number("WEBHOOK_TIMEOUT", default=10.0, low=1, high=300),
+            queue_url=_queue_url(env, "QUEUE_URL"),
+            dead_letter_queue_url=_queue_url(env, "DEAD_LETTER_QUEUE_URL"),
+            max_receive_count=env.integer("MAX_RECEIVE_COUNT", default=5, low=1, high=1000),
+            retry_base_seconds=env.integer("RETRY_BASE_SECONDS", default=30, low=1, high=3600),
+            retry_max_seconds=env.integer("RETRY_MAX_SECONDS", default=900, low=1, high=43200),
+            slack=SlackSettings.from_env(env),
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in an alert or a log line."""
+        values = [self.authorization, self.signing_secret, self.slack.url]
+        return tuple(secret.reveal() for secret in values if secret is not None)

@@ -1,0 +1,127 @@
+"""Local webhook and Slack receivers that record what they get and fail on request."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .http import LocalServer, Reply, Request
+
+
+@dataclass
+class Delivery:
+    request: Request
+    status: int
+    log_ids: list[str]
+    verified: bool | None  # None: no secret to check with
+
+
+@dataclass
+class Failures:
+    """How the receiver misbehaves. Counts go down as they are used."""
+
+    next: int = 0  # fail the next N requests
+    status: int = 503
+    retry_after: str | None = None
+    log_ids: dict[str, int] = field(default_factory=dict)  # fail requests carrying these ids with this status
+    share: float = 0.0  # fail this share of requests at random (with ``status``)
+    delay: float = 0.0  # seconds before answering every request
+
+
+class WebhookReceiver(LocalServer):
+    """Answers 200 unless told otherwise; verifies Standard Webhooks signatures when given the secret."""
+
+    def __init__(self, secret: str | None = None, authorization: str | None = None, seed: int = 1) -> None:
+        super().__init__()
+        self.secret, self.authorization = secret, authorization
+        self.failures = Failures()
+        self.deliveries: list[Delivery] = []
+        self.random = random.Random(seed)
+        self.in_flight = self.max_in_flight = 0
+
+    def handle(self, request: Request) -> Reply:
+        ids = _log_ids(request.body)
+        verified = self._verify(request) if self.secret else None
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.failures.delay)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                reply = self._decide(request, ids, verified)
+                self.deliveries.append(Delivery(request, reply.status, ids, verified))
+        return reply
+
+    def _decide(self, request: Request, ids: list[str], verified: bool | None) -> Reply:
+        f = self.failures
+        if self.authorization is not None and request.headers.get("authorization") != self.authorization:
+            return Reply.json({"error": "unauthorized"}, 401)
+        if verified is False:
+            return Reply.json({"error": "bad signature"}, 400)
+        statuses = [f.log_ids[i] for i in ids if i in f.log_ids]
+        if statuses:
+            return Reply.json({"error": "refused"}, statuses[0], self._retry_after())
+        if f.next:
+            f.next -= 1
+            return Reply.json({"error": "failing on purpose"}, f.status, self._retry_after())
+        if f.share and self.random.random() < f.share:
+            return Reply.json({"error": "failing on purpose"}, f.status, self._retry_after())
+        return Reply.json({"ok": True})
+
+    def _retry_after(self) -> dict[str, str]:
+        return {"Retry-After": self.failures.retry_after} if self.failures.retry_after else {}
+
+    def _verify(self, request: Request) -> bool:
+        from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+        try:
+            Webhook(self.secret or "").verify(request.body, request.headers)
+        except WebhookVerificationError:
+            return False
+        return True
+
+    @property
+    def delivered_ids(self) -> list[str]:
+        """Log ids of every request answered 2xx, in log_id order, duplicates kept."""
+        with self.lock:
+            return sorted(i for d in self.deliveries if 200 <= d.status < 300 for i in d.log_ids)
+
+    def requests_for(self, log_ids: Iterable[str]) -> list[Delivery]:
+        wanted = set(log_ids)
+        with self.lock:
+            return [d for d in self.deliveries if wanted & set(d.log_ids)]
+
+
+class SlackReceiver(LocalServer):
+    """An incoming-webhook endpoint: answers ``ok`` and keeps each payload."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.payloads: list[dict[str, Any]] = []
+        self.fail_status: int | None = None
+
+    def handle(self, request: Request) -> Reply:
+        if self.fail_status:
+            return Reply(self.fail_status, b"service unavailable")
+        with self.lock:
+            self.payloads.append(request.json())
+        return Reply(200, b"ok", {"Content-Type": "text/plain"})
+
+    def titles(self) -> list[str]:
+        with self.lock:
+            return [p["attachments"][0]["fallback"] for p in self.payloads]
+
+
+def _log_ids(body: bytes) -> list[str]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return []
+    entries = value if isinstance(value, list) else [value]
+    return [str(e.get("log_id") or e.get("_id")) for e in entries if isinstance(e, dict)]

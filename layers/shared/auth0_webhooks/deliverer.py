@@ -1,0 +1,297 @@
+"""The deliverer: SQS records → webhook POSTs, with partial batch failures.
+
+For each record (a JSON array of logs from the poller):
+
+- every log delivered → success;
+- a permanent failure (a 4xx other than 408/425/429, a 3xx) → the logs go to the dead-letter
+  queue at once with the status and reason, Slack hears of it, and the record succeeds;
+- a failure that may pass (408, 425, 429, 5xx, timeout, connection error) → the record's
+  visibility timeout is set from its attempt count (exponential, jittered, at least
+  ``Retry-After``) and the record is reported failed, so SQS offers it again later. In
+  single mode, when only some logs failed, just those are queued again (with a delay)
+  and the record succeeds. After ``MAX_RECEIVE_COUNT`` attempts the logs go to the
+  dead-letter queue with the last error;
+- a record that is not a JSON array of logs → the dead-letter queue with the reason.
+
+Records are handled concurrently; at most ``WEBHOOK_CONCURRENT_CALLS`` POSTs are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from . import clients
+from .alerts import SlackAlerts, slack_for
+from .auth0_source import log_id
+from .delivery import Backoff, Outcome, WebhookClient
+from .queue import CONTENT_DEAD_LETTER, CONTENT_LOGS, LogQueue, Message, dumps
+from .settings import DelivererSettings
+from .signing import WebhookSigner, batch_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+logger = Logger(child=True)
+
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds cap, for logs queued again in single mode
+DEFAULT_BACKOFF = Backoff()
+ATTEMPTS_ATTRIBUTE = "attempts"  # attempts made before this message was (re)queued
+
+
+class RetryLater(Exception):
+    """The record failed in a way that may pass; SQS will offer it again."""
+
+
+@dataclass
+class DeliveryStats:
+    """What one invocation did, for metrics, the log line and the Slack summary."""
+
+    delivered: int = 0
+    failed: int = 0  # logs whose POST failed this time (retried or dead-lettered)
+    retried: int = 0
+    dead_lettered: int = 0
+    requests: int = 0
+    latencies: list[float] = field(default_factory=list)  # per record: oldest delivered log's age
+    last_log_id: str | None = None
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "LogsDelivered": self.delivered,
+            "LogsFailed": self.failed,
+            "LogsRetried": self.retried,
+            "LogsDeadLettered": self.dead_lettered,
+            "WebhookRequests": self.requests,
+        }
+
+
+@dataclass(frozen=True)
+class Parsed:
+    logs: list[dict[str, Any]]
+    malformed: list[Any]
+
+
+class Deliverer:
+    """Delivers one SQS event. Build one per invocation from cached clients (:func:`build_deliverer`)."""
+
+    def __init__(
+        self,
+        webhook: WebhookClient,
+        queue: LogQueue,
+        sqs: SQSClient,
+        executor: ThreadPoolExecutor,
+        send_as_batch: bool,
+        max_receive_count: int,
+        alerts: SlackAlerts,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        jitter: Callable[[], float] = lambda: random.uniform(0.5, 1.0),
+    ) -> None:
+        self.webhook, self.queue, self.sqs, self.executor = webhook, queue, sqs, executor
+        self.send_as_batch, self.max_receive_count = send_as_batch, max_receive_count
+        self.alerts, self.backoff, self.jitter = alerts, backoff, jitter
+        self.stats = DeliveryStats()
+        self.time_left: Callable[[], float] = lambda: float("inf")
+
+    def process(self, event: dict[str, Any], time_left: Callable[[], float] | None = None) -> dict[str, Any]:
+        """Handle every record; the partial batch response lists the ones SQS should offer again."""
+        self.time_left = time_left or self.time_left
+        processor = AsyncBatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
+        response = async_process_partial_response(event, record_handler=self.handle, processor=processor)
+        self.alerts.success(self.stats.delivered, self.stats.last_log_id)
+        return dict(response)
+
+    async def handle(self, record: SQSRecord) -> None:
+        parsed = parse(record.body)
+        attempt = _attempt(record)
+        if parsed is None:
+            await self._dead_letter_raw(record, "malformed message: not a JSON array of log entries")
+            return
+        if parsed.logs and self.time_left() < self.webhook.timeout + 1:
+            raise RetryLater("too little time left in this invocation to POST")  # SQS offers it again
+        for entry in parsed.malformed:
+            await self._dead_letter([entry], record, "malformed log: no log_id or _id", None, attempt)
+        if not parsed.logs:
+            return
+        outcomes = await self._post(parsed.logs, record.body if not parsed.malformed else None)
+        delivered = [entry for entry, outcome in outcomes if outcome.ok]
+        permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
+        transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
+        self._count(delivered, len(permanent) + len(transient))
+        for (status, error), entries in _by_failure(permanent).items():
+            await self._dead_letter(entries, record, f"webhook refused it: {error}", status, attempt)
+            self.alerts.delivery_failed(_ids(entries), self.webhook.url, status, error, "sent to the dead-letter queue")
+        if transient:
+            whole = len(transient) == len(outcomes) and not parsed.malformed
+            await self._retry(record, attempt, transient, whole)
+
+    async def _post(self, logs: list[dict[str, Any]], body: str | None) -> list[tuple[dict[str, Any], Outcome]]:
+        """POST the batch (or each log); each log paired with the outcome of the request that carried it."""
+        loop = asyncio.get_running_loop()
+        if self.send_as_batch:
+            payload = (body if body is not None else dumps(logs)).encode()
+            self.stats.requests += 1
+            outcome = await loop.run_in_executor(self.executor, self.webhook.post, batch_id(_ids(logs)), payload)
+            return [(entry, outcome) for entry in logs]
+        self.stats.requests += len(logs)
+        futures = [
+            loop.run_in_executor(self.executor, self.webhook.post, _id(entry), dumps(entry).encode()) for entry in logs
+        ]
+        return list(zip(logs, await asyncio.gather(*futures), strict=True))
+
+    async def _retry(
+        self, record: SQSRecord, attempt: int, failures: list[tuple[dict[str, Any], Outcome]], whole: bool
+    ) -> None:
+        entries = [entry for entry, _ in failures]
+        last = failures[-1][1]
+        if attempt >= self.max_receive_count:
+            reason = f"gave up after {attempt} attempts: {last.error}"
+            await self._dead_letter(entries, record, reason, last.status, attempt)
+            self.alerts.delivery_failed(_ids(entries), self.webhook.url, last.status, last.error, "dead-lettered")
+            return
+        retry_after = max((outcome.retry_after or 0.0) for _, outcome in failures)
+        delay = self.backoff.delay(attempt, retry_after, self.jitter())
+        self.stats.retried += len(entries)
+        if whole:
+            await asyncio.to_thread(self._hide, record, delay)
+            raise RetryLater(f"attempt {attempt} failed: {last.error}; next in about {delay}s")
+        again = _message(entries, record, {ATTEMPTS_ATTRIBUTE: str(attempt)}, delay=min(delay, MAX_DELAY_SECONDS))
+        await asyncio.to_thread(self.queue.send, [again])
+
+    def _hide(self, record: SQSRecord, seconds: int) -> None:
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue.queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds
+            )
+        except Exception as error:  # the record still comes back, only sooner
+            logger.warning("could not set the retry delay", extra={"error": type(error).__name__})
+
+    async def _dead_letter(
+        self, entries: list[Any], record: SQSRecord, reason: str, status: int | None, attempt: int
+    ) -> None:
+        extra = {"reason": reason[:1000], ATTEMPTS_ATTRIBUTE: str(attempt), "content": CONTENT_DEAD_LETTER}
+        if status is not None:
+            extra["status"] = str(status)
+        await asyncio.to_thread(self.queue.send, [_message(entries, record, extra, dead_letter=True)])
+        self.stats.dead_lettered += len(entries)
+
+    async def _dead_letter_raw(self, record: SQSRecord, reason: str) -> None:
+        message = Message(
+            body=record.body or "(empty)",
+            attributes={"content": CONTENT_DEAD_LETTER, "reason": reason, "source_message_id": record.message_id},
+            dead_letter=True,
+        )
+        await asyncio.to_thread(self.queue.send, [message])
+        self.stats.dead_lettered += 1
+        self.alerts.delivery_failed(
+            [record.message_id], self.webhook.url, None, reason, "sent to the dead-letter queue"
+        )
+
+    def _count(self, delivered: list[dict[str, Any]], failed: int) -> None:
+        self.stats.delivered += len(delivered)
+        self.stats.failed += failed
+        if delivered:
+            self.stats.last_log_id = max(filter(None, [self.stats.last_log_id, *_ids(delivered)]))
+            dates = [d for d in (_epoch(entry.get("date")) for entry in delivered) if d is not None]
+            if dates:
+                self.stats.latencies.append(max(0.0, time.time() - min(dates)))
+
+
+def parse(body: str) -> Parsed | None:
+    """The logs in a message body (a JSON array, or one log object); ``None`` if it is neither."""
+    try:
+        value = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return None
+    logs = [entry for entry in value if log_id(entry) is not None]
+    return Parsed(logs, [entry for entry in value if log_id(entry) is None])
+
+
+def _attempt(record: SQSRecord) -> int:
+    """This attempt's number: SQS's receive count plus attempts made before a requeue."""
+    received = int(record.attributes.approximate_receive_count or 1)
+    earlier = (record.raw_event.get("messageAttributes") or {}).get(ATTEMPTS_ATTRIBUTE) or {}
+    try:
+        return received + int(earlier.get("stringValue") or 0)
+    except ValueError:
+        return received
+
+
+def _message(
+    entries: Sequence[Any], record: SQSRecord, extra: dict[str, str], dead_letter: bool = False, delay: int = 0
+) -> Message:
+    ids = _ids([e for e in entries if log_id(e)])
+    attributes = {"content": CONTENT_LOGS, "log_count": str(len(entries)), "source_message_id": record.message_id}
+    if ids:
+        attributes.update(first_log_id=ids[0], last_log_id=ids[-1])
+        attributes["log_types"] = ",".join(sorted({str(e.get("type", "")) for e in entries if isinstance(e, dict)}))
+    attributes.update(extra)
+    return Message(dumps(list(entries)), attributes, tuple(ids), dead_letter=dead_letter, delay_seconds=delay)
+
+
+def _by_failure(failures: list[tuple[dict[str, Any], Outcome]]) -> dict[tuple[int | None, str], list[dict[str, Any]]]:
+    groups: dict[tuple[int | None, str], list[dict[str, Any]]] = defaultdict(list)
+    for entry, outcome in failures:
+        groups[(outcome.status, outcome.error)].append(entry)
+    return groups
+
+
+def _id(entry: dict[str, Any]) -> str:
+    return log_id(entry) or ""
+
+
+def _ids(entries: Sequence[Any]) -> list[str]:
+    return [entry_id for entry_id in map(log_id, entries) if entry_id]
+
+
+def _epoch(date: Any) -> float | None:
+    if not isinstance(date, str):
+        return None
+    try:
+        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+@cache
+def _executor(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
+
+
+@cache
+def _webhook(settings: DelivererSettings) -> WebhookClient:
+    signer = WebhookSigner(settings.signing_secret.reveal()) if settings.signing_secret else None
+    authorization = settings.authorization.reveal() if settings.authorization else None
+    session = clients.http_session(settings.concurrency)
+    return WebhookClient(settings.webhook_url, session, settings.timeout, authorization, signer)
+
+
+def build_deliverer(settings: DelivererSettings) -> Deliverer:
+    """Wire settings to the container's cached session, thread pool, SQS client and Slack notifier."""
+    sqs = clients.sqs()
+    return Deliverer(
+        webhook=_webhook(settings),
+        queue=LogQueue(sqs, settings.queue_url, settings.dead_letter_queue_url),
+        sqs=sqs,
+        executor=_executor(settings.concurrency),
+        send_as_batch=settings.send_as_batch,
+        max_receive_count=settings.max_receive_count,
+        backoff=Backoff(base=settings.retry_base_seconds, cap=settings.retry_max_seconds),
+        alerts=slack_for(settings.slack.url, settings.slack.send_success, settings.secrets()),
+    )
