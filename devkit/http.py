@@ -22,6 +22,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    peer: str = ""  # the client's address:port: one per connection
     received_at: float = field(default_factory=time.time)
 
     def json(self) -> Any:
@@ -59,6 +60,7 @@ class LocalServer:
                     query={k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()},
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
+                    peer="{}:{}".format(*self.client_address[:2]),
                 )
                 reply = owner.handle(request)
                 if reply.delay:

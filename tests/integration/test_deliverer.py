@@ -350,6 +350,30 @@ def test_at_most_the_configured_requests_are_in_flight(deliverer_env, stack, web
     assert webhook.max_in_flight == 3
 
 
+def test_connections_are_reused_across_requests_and_invocations(deliverer_env, stack, webhook, monkeypatch):
+    monkeypatch.setenv("WEBHOOK_CONCURRENT_CALLS", "1")
+    enqueue(stack, LogFactory(seed=18).many(12), per_message=2)
+
+    source(stack, batch_size=2).drain(lambda_handler)  # three invocations of two records
+
+    assert len(webhook.deliveries) == 6
+    assert len({d.request.peer for d in webhook.deliveries}) == 1  # one keep-alive connection
+
+
+def test_too_little_time_left_hands_the_records_back_untouched(deliverer_env, stack, webhook):
+    logs = LogFactory(seed=19).many(4)
+    enqueue(stack, logs, per_message=2)
+    events = source(stack)
+
+    handed, failed = events.poll_once(lambda_handler, seconds=2.5)  # WEBHOOK_TIMEOUT is 2
+
+    assert (handed, failed) == (2, 2)
+    assert webhook.deliveries == [] and dead_letters(stack) == []
+    events.release_failed()
+    events.drain(lambda_handler)
+    assert webhook.delivered_ids == ids_of(logs)
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
