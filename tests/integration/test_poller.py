@@ -358,3 +358,22 @@ def test_an_expired_token_is_fetched_again(poller_env, tenant, stack):
     run()
 
     assert tenant.stats.token_requests == 2
+
+
+def test_a_failed_run_tells_slack_without_secrets(poller_env, tenant, stack, monkeypatch):
+    from devkit.receivers import SlackReceiver
+
+    with SlackReceiver() as slack:
+        monkeypatch.setenv("SLACK_INCOMING_WEBHOOK_URL", f"{slack.url}/services/T0/B0/poller-slack-secret")
+        monkeypatch.setenv("AUTH0_CLIENT_SECRET", "wrong-client-secret")
+        tenant.add(LogFactory(seed=21).many(3))
+
+        with pytest.raises(Auth0Error):
+            run()
+
+        [payload] = slack.payloads
+        assert slack.titles() == ["Poller run failed"]
+        fields = {f["title"]: f["value"] for f in payload["attachments"][0]["fields"]}
+        assert "401" in fields["Error"] and fields["Checkpoint"] == "none yet"
+        text = json.dumps(payload)
+        assert "wrong-client-secret" not in text and "poller-slack-secret" not in text
