@@ -54,16 +54,13 @@ def poller_env(stack: Stack, tenant: LocalTenant, monkeypatch: pytest.MonkeyPatc
         "AUTH0_CLIENT_SECRET": "local-secret-do-not-log",
         **stack.environ(),
     }
-    for name in (
-        "BATCH_SIZE",
-        "START_FROM",
-        "LOG_TYPES",
-        "MIN_LOG_LEVEL",
-        "API_ENDPOINTS",
-        "AUTH0_CLIENT_SECRET_ARN",
-        "SLACK_INCOMING_WEBHOOK_URL",
-        "AWS_ENDPOINT_URL_SQS",
-    ):
+    unset = ("BATCH_SIZE", "START_FROM", "LOG_TYPES", "MIN_LOG_LEVEL", "API_ENDPOINTS", "AUTH0_CLIENT_SECRET_ARN")
+    return set_environ(monkeypatch, values, unset)
+
+
+def set_environ(monkeypatch: pytest.MonkeyPatch, values: dict[str, str], unset: tuple[str, ...] = ()) -> dict[str, str]:
+    """Set ``values`` and remove ``unset`` (and any stray Slack or SQS override) for this test."""
+    for name in (*unset, "SLACK_INCOMING_WEBHOOK_URL", "SLACK_SEND_SUCCESS", "AWS_ENDPOINT_URL_SQS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -16,7 +16,7 @@ from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy, sqs_action
 from devkit.receivers import SlackReceiver, WebhookReceiver
 from functions.deliverer.app import lambda_handler
-from tests.conftest import ids_of, queued_ids
+from tests.conftest import ids_of, queued_ids, set_environ
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 AUTHORIZATION = "Bearer s3cr3t-token-value"
@@ -46,18 +46,14 @@ def deliverer_env(stack, webhook, slack, monkeypatch):
         "WEBHOOK_TIMEOUT": "2",
         **stack.environ(),
     }
-    for name in (
+    unset = (
         "SEND_AS_BATCH",
         "WEBHOOK_CONCURRENT_CALLS",
-        "SLACK_SEND_SUCCESS",
         "RETRY_BASE_SECONDS",
-        "AWS_ENDPOINT_URL_SQS",
         "WEBHOOK_SECRET_ARN",
         "WEBHOOK_AUTHORIZATION_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
+    )
+    set_environ(monkeypatch, values, unset)
     return values
 
 

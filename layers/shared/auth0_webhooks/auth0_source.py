@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -43,6 +44,21 @@ def log_id(entry: Any) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def log_time(entry: Any) -> float | None:
+    """A log's ``date`` as UNIX seconds; ``None`` if it has no readable date.
+
+    >>> log_time({"date": "2025-03-10T14:22:06.981Z"})
+    1741616526.981
+    """
+    date = entry.get("date") if isinstance(entry, dict) else None
+    if not isinstance(date, str):
+        return None
+    try:
+        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

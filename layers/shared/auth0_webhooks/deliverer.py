@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from . import clients
 from .alerts import SlackAlerts, slack_for
-from .auth0_source import log_id
+from .auth0_source import log_id, log_time
 from .delivery import Backoff, Outcome, WebhookClient
 from .queue import CONTENT_DEAD_LETTER, CONTENT_LOGS, LogQueue, Message, dumps
 from .settings import DelivererSettings
@@ -204,7 +203,7 @@ class Deliverer:
         self.stats.failed += failed
         if delivered:
             self.stats.last_log_id = max(filter(None, [self.stats.last_log_id, *_ids(delivered)]))
-            dates = [d for d in (_epoch(entry.get("date")) for entry in delivered) if d is not None]
+            dates = [t for t in map(log_time, delivered) if t is not None]
             if dates:
                 self.stats.latencies.append(max(0.0, time.time() - min(dates)))
 
@@ -258,15 +257,6 @@ def _id(entry: dict[str, Any]) -> str:
 
 def _ids(entries: Sequence[Any]) -> list[str]:
     return [entry_id for entry_id in map(log_id, entries) if entry_id]
-
-
-def _epoch(date: Any) -> float | None:
-    if not isinstance(date, str):
-        return None
-    try:
-        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 @cache

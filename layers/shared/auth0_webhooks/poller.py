@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -20,7 +19,7 @@ from aws_lambda_powertools import Logger
 
 from . import clients
 from .alerts import describe, slack_for
-from .auth0_source import Auth0LogSource, Page, log_id
+from .auth0_source import Auth0LogSource, Page, log_id, log_time
 from .checkpoint import CheckpointStore
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
@@ -114,7 +113,7 @@ class Poller:
             return remaining_seconds() - self.timing.reserve
 
         slowest = self.timing.min_page
-        last_page_date: str | None = None
+        last_log_time: float | None = None
         while True:
             if time_left() < slowest:
                 result.stopped = "out-of-time"
@@ -135,12 +134,12 @@ class Poller:
             cursor = self._enqueue(page.logs, cursor, result)
             if cursor is None:
                 break  # lost the race to another poller
-            last_page_date = _newest_date(page.logs) or last_page_date
+            last_log_time = max(filter(None, map(log_time, page.logs)), default=last_log_time)
             slowest = max(slowest, self._clock() - started)
             if not fresh_start and len(page.logs) < self.batch_size:
                 break  # a short page in checkpoint mode: caught up, no need to ask for an empty one
-        if result.stopped != "caught-up" and last_page_date:
-            result.lag_seconds = max(0.0, time.time() - _epoch(last_page_date))
+        if result.stopped != "caught-up" and last_log_time is not None:
+            result.lag_seconds = max(0.0, time.time() - last_log_time)
         self.store.record_success()
         return result
 
@@ -185,13 +184,6 @@ class Poller:
 def _newest_date(entries: list[Any]) -> str | None:
     dates = [e["date"] for e in entries if isinstance(e, dict) and isinstance(e.get("date"), str)]
     return max(dates) if dates else None
-
-
-def _epoch(date: str) -> float:
-    try:
-        return datetime.fromisoformat(date.replace("Z", "+00:00")).astimezone(UTC).timestamp()
-    except ValueError:
-        return time.time()
 
 
 @cache

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -79,27 +79,23 @@ class Env:
         return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise ConfigError(name, f"a whole number from {low} to {high}", got=raw)
-        return value
+        return int(self._ranged(name, default, low, high, int, f"a whole number from {low} to {high}"))
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
+        return self._ranged(name, default, low, high, float, f"a number of seconds from {low:g} to {high:g}")
+
+    def _ranged(
+        self, name: str, default: float, low: float, high: float, parse: Callable[[str], float], allowed: str
+    ) -> float:
         raw = self.text(name)
         if raw is None:
             return default
         try:
-            value = float(raw)
+            value = parse(raw)
         except ValueError:
-            value = low - 1
+            raise ConfigError(name, allowed, got=raw) from None
         if not low <= value <= high:
-            raise ConfigError(name, f"a number of seconds from {low:g} to {high:g}", got=raw)
+            raise ConfigError(name, allowed, got=raw)
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
