@@ -1,0 +1,439 @@
+"""Replay the dead-letter queue: move dead-lettered logs back to the main queue, paced.
+
+Each dead-letter message is received (which hides it from other runs for the visibility
+timeout), sent to the main queue as a fresh message, and deleted from the dead-letter queue
+only after SQS accepted that send. A crash in between leaves it in both queues: its logs may
+be delivered twice (at least once), never lost. ``StartMessageMoveTask`` is not used: it
+cannot choose messages, and moto lacks it.
+
+- **What can move**: a JSON array of log entries that all have a ``log_id``, the main queue's
+  format. Anything else stays where it is and is reported: a body that is not JSON or not an
+  array, the poller's stub for a log too large for SQS, entries with no ``log_id``, an empty array.
+- **Log types** (``--types s,f``): only the logs of those types move. A message of mixed types
+  is split: its matching logs go to the main queue, the others go back to the dead-letter queue
+  as a new message with the same attributes, and only then is the original deleted.
+- **Count** (``--max-messages N``): at most N messages move (a split message counts as one).
+- **Rate** (``--rate R``): at most R messages per second are sent to the main queue.
+- **A fresh start**: the replayed message's attributes are rebuilt as the poller makes them, so
+  the deliverer's ``attempts`` count is gone; the dead-letter ``reason`` and ``status`` are kept
+  as ``previous_reason`` and ``previous_status``, and ``redriven_from`` names the old message.
+
+>>> logs = replayable('[{"log_id": "900a", "type": "s"}, {"log_id": "900b", "type": "f"}]')
+>>> logs
+[{'log_id': '900a', 'type': 's'}, {'log_id': '900b', 'type': 'f'}]
+>>> split(logs, frozenset({"f"}))
+([{'log_id': '900b', 'type': 'f'}], [{'log_id': '900a', 'type': 's'}])
+>>> replayable('{"log_id": "900c", "size_bytes": 2000000, "error": "log too large for an SQS message"}')
+'a stub for log 900c, too large for SQS: read it with GET /api/v2/logs/900c'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from .alerts import redact
+from .auth0_source import log_id
+from .errors import Auth0WebhooksError
+from .queue import Message, dumps, logs_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+DEFAULT_RATE = 5.0  # messages per second: up to 500 logs a second at the poller's batch size
+MAX_VISIBILITY_SECONDS = 43_200  # SQS: 12 hours
+MIN_VISIBILITY_SECONDS = 60
+NO_REASON = "no reason attribute (moved by the queue's redrive policy)"
+STACK_OUTPUTS = ("QueueUrl", "DeadLetterQueueUrl")
+_REGION_IN_URL = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com")
+
+
+class RedriveError(Auth0WebhooksError):
+    """Something an operator can fix, said in plain words."""
+
+
+@dataclass(frozen=True)
+class RedriveOptions:
+    queue_url: str
+    dead_letter_queue_url: str
+    log_types: frozenset[str] = frozenset()  # empty: every type
+    max_messages: int | None = None  # None: every message that can move
+    rate: float = DEFAULT_RATE  # messages per second sent to the main queue
+    dry_run: bool = False
+    visibility_timeout: int | None = None  # None: long enough for the whole run (see Redriver)
+    wait_seconds: int = 1  # long polling, so that an empty receive means an empty queue
+
+
+@dataclass(frozen=True)
+class Moved:
+    """One dead-letter message whose logs moved (or would move, in a dry run)."""
+
+    message_id: str
+    log_ids: tuple[str, ...]
+    reason: str  # its dead-letter reason
+    kept_log_ids: tuple[str, ...] = ()  # logs of other types, put back in the dead-letter queue
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A dead-letter message that cannot be replayed: it stays where it is."""
+
+    message_id: str
+    problem: str
+    reason: str
+
+
+@dataclass
+class RedriveReport:
+    dry_run: bool
+    moved: list[Moved] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    not_matching: int = 0  # messages with no log of the types asked for
+    error: str | None = None  # why the run stopped early
+
+    @property
+    def moved_log_ids(self) -> list[str]:
+        return sorted(i for m in self.moved for i in m.log_ids)
+
+    def by_reason(self) -> dict[str, tuple[int, int]]:
+        """Dead-letter reason → (messages, logs) moved."""
+        counts: dict[str, tuple[int, int]] = {}
+        for m in self.moved:
+            messages, logs = counts.get(m.reason, (0, 0))
+            counts[m.reason] = (messages + 1, logs + len(m.log_ids))
+        return counts
+
+    def summary(self) -> str:
+        verb = "Would move" if self.dry_run else "Moved"
+        lines = [f"{verb} {_n(len(self.moved), 'message')} ({_n(len(self.moved_log_ids), 'log')}) to the queue."]
+        lines += [f"  {_n(m, 'message')}, {_n(n, 'log')}: {redact(r)}" for r, (m, n) in self.by_reason().items()]
+        kept = sum(len(m.kept_log_ids) for m in self.moved)
+        if kept:
+            lines.append(f"{_n(kept, 'log')} of other types from split messages stay in the dead-letter queue.")
+        if self.not_matching:
+            lines.append(f"{_n(self.not_matching, 'message')} with no log of the types asked for stay as they are.")
+        if self.skipped:
+            lines.append(f"{_n(len(self.skipped), 'message')} cannot be replayed and stay in the dead-letter queue:")
+            lines += [f"  {s.message_id}: {s.problem} (reason: {redact(s.reason)})" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def replayable(body: str) -> list[dict[str, Any]] | str:
+    """The logs of a dead-letter body, or in plain words why it must stay in the dead-letter queue."""
+    try:
+        value = json.loads(body)
+    except (TypeError, ValueError):
+        return "not JSON"
+    if isinstance(value, dict) and "error" in value and "size_bytes" in value:
+        entry_id = log_id(value) or "?"
+        return f"a stub for log {entry_id}, too large for SQS: read it with GET /api/v2/logs/{entry_id}"
+    if not isinstance(value, list):
+        return "not a JSON array of logs"
+    if not value:
+        return "an empty array"
+    if any(log_id(entry) is None for entry in value):
+        return "holds an entry with no log_id"
+    return value
+
+
+def split(
+    logs: Sequence[dict[str, Any]], log_types: frozenset[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(logs to move, logs to keep): every log moves when no types are given."""
+    if not log_types:
+        return list(logs), []
+    return [e for e in logs if e.get("type") in log_types], [e for e in logs if e.get("type") not in log_types]
+
+
+def replay_message(logs: Sequence[dict[str, Any]], attributes: Mapping[str, str], source_id: str) -> Message:
+    """A fresh main-queue message for these logs, remembering why they were dead-lettered."""
+    message = logs_message([dumps(e) for e in logs], logs)
+    extra = {"redriven_from": source_id}
+    if "reason" in attributes:
+        extra["previous_reason"] = attributes["reason"][:1000]
+    if "status" in attributes:
+        extra["previous_status"] = attributes["status"]
+    return replace(message, attributes={**message.attributes, **extra})
+
+
+def remainder_message(logs: Sequence[dict[str, Any]], attributes: Mapping[str, str]) -> Message:
+    """The logs that stay, back in the dead-letter queue with the original message's attributes."""
+    fresh = logs_message([dumps(e) for e in logs], logs)
+    counts = {k: v for k, v in fresh.attributes.items() if k != "content"}
+    return replace(fresh, attributes={**attributes, **counts}, dead_letter=True)
+
+
+@dataclass
+class Pacer:
+    """At most ``rate`` events a second, evenly spaced and never in bursts.
+
+    >>> now = [0.0]
+    >>> pacer = Pacer(2.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    >>> for _ in range(4):
+    ...     pacer.wait()
+    >>> pacer.slots
+    [0.0, 0.5, 1.0, 1.5]
+    """
+
+    rate: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    slots: list[float] = field(default_factory=list)  # when each event was let through
+
+    def wait(self) -> None:
+        now = self.clock()
+        slot = now if not self.slots else max(now, self.slots[-1] + 1 / self.rate)
+        if slot > now:
+            self.sleep(slot - now)
+        self.slots.append(slot)
+
+
+class Redriver:
+    """One pass over the dead-letter queue. Messages it received but did not move are made
+    visible again at the end (or after the visibility timeout, if the process dies)."""
+
+    def __init__(self, sqs: SQSClient, options: RedriveOptions, pacer: Pacer | None = None) -> None:
+        self.sqs, self.options = sqs, options
+        self.pacer = pacer or Pacer(options.rate)
+
+    def run(self) -> RedriveReport:
+        report = RedriveReport(self.options.dry_run)
+        held: dict[str, str] = {}  # message id → latest receipt handle: received, still in the dead-letter queue
+        seen: set[str] = set()  # handled, or put back by this run (the rest of a split message)
+        try:
+            visibility = self.visibility_timeout()
+            while not self._done(report):
+                fresh = []
+                for message in self._receive(visibility, report):
+                    held[message["MessageId"]] = message["ReceiptHandle"]
+                    if message["MessageId"] not in seen:
+                        seen.add(message["MessageId"])
+                        fresh.append(message)
+                if not fresh:
+                    break
+                for message in fresh:
+                    if not self._done(report):
+                        self._handle(message, report, held, seen)
+        except RedriveError as error:
+            report.error = str(error)
+        except (ClientError, BotoCoreError) as error:
+            report.error = plain_error(error)
+        except KeyboardInterrupt:
+            report.error = "interrupted; what is listed above moved, the rest is still in the dead-letter queue"
+        finally:
+            self._release(held)
+        return report
+
+    def visibility_timeout(self) -> int:
+        """How long received messages stay hidden: the run's expected length and a minute, at least."""
+        if self.options.visibility_timeout is not None:
+            return self.options.visibility_timeout
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.options.dead_letter_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        count = int(attributes.get("ApproximateNumberOfMessages", "0"))
+        if self.options.max_messages is not None:
+            count = min(count, self.options.max_messages)
+        seconds = MIN_VISIBILITY_SECONDS + math.ceil(1.5 * count / self.options.rate)
+        return min(MAX_VISIBILITY_SECONDS, seconds)
+
+    def _done(self, report: RedriveReport) -> bool:
+        return self.options.max_messages is not None and len(report.moved) >= self.options.max_messages
+
+    def _receive(self, visibility: int, report: RedriveReport) -> list[Any]:
+        left = 10 if self.options.max_messages is None else self.options.max_messages - len(report.moved)
+        reply = self.sqs.receive_message(
+            QueueUrl=self.options.dead_letter_queue_url,
+            MaxNumberOfMessages=max(1, min(10, left)),
+            VisibilityTimeout=visibility,
+            WaitTimeSeconds=self.options.wait_seconds,
+            MessageAttributeNames=["All"],
+        )
+        return list(reply.get("Messages", []))
+
+    def _handle(self, message: Any, report: RedriveReport, held: dict[str, str], seen: set[str]) -> None:
+        message_id = message["MessageId"]
+        attributes = {
+            name: value["StringValue"]
+            for name, value in message.get("MessageAttributes", {}).items()
+            if "StringValue" in value
+        }
+        reason = attributes.get("reason", NO_REASON)
+        logs = replayable(message["Body"])
+        if isinstance(logs, str):
+            report.skipped.append(Skipped(message_id, logs, reason))
+            return
+        moving, staying = split(logs, self.options.log_types)
+        if not moving:
+            report.not_matching += 1
+            return
+        if not self.options.dry_run:
+            self.pacer.wait()
+            self._send(replay_message(moving, attributes, message_id), message_id)
+            if staying:
+                seen.add(self._send(remainder_message(staying, attributes), message_id))
+        report.moved.append(Moved(message_id, _ids(moving), reason, _ids(staying)))
+        if not self.options.dry_run:
+            self.sqs.delete_message(QueueUrl=self.options.dead_letter_queue_url, ReceiptHandle=held.pop(message_id))
+
+    def _send(self, message: Message, source_id: str) -> str:
+        """Send one message; its id. A refusal stops the run with the source message still in place."""
+        url = self.options.dead_letter_queue_url if message.dead_letter else self.options.queue_url
+        try:
+            reply = self.sqs.send_message(
+                QueueUrl=url, MessageBody=message.body, MessageAttributes=message.sqs_attributes()
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise RedriveError(f"{plain_error(error)}; message {source_id} stays in the dead-letter queue") from None
+        return reply["MessageId"]
+
+    def _release(self, held: Mapping[str, str]) -> None:
+        """Make what we received and did not move visible again now (best effort)."""
+        handles = list(held.values())
+        for start in range(0, len(handles), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for i, handle in enumerate(handles[start : start + 10])
+            ]
+            try:
+                self.sqs.change_message_visibility_batch(
+                    QueueUrl=self.options.dead_letter_queue_url,
+                    Entries=entries,  # type: ignore[arg-type]
+                )
+            except (ClientError, BotoCoreError):
+                return  # they come back by themselves when the visibility timeout ends
+
+
+def _ids(logs: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(log_id(e) or "" for e in logs)
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def plain_error(error: Exception) -> str:
+    """What went wrong with AWS, in words an operator can act on (no traceback, no secret)."""
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    if isinstance(error, NoRegionError):
+        return "no AWS region: set AWS_REGION or pass --region"
+    if isinstance(error, ClientError):
+        info = error.response.get("Error", {})
+        code, message = str(info.get("Code", "")), str(info.get("Message", ""))
+        action = f"{error.operation_name}"
+        if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
+            return f"the queue does not exist (check the URL and the region); {action} failed"
+        if code.startswith("AccessDenied") or code in ("UnauthorizedOperation", "AuthorizationError"):
+            return f"no permission: this AWS identity may not call {action} here ({redact(message)})"
+        if code in ("InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "SignatureDoesNotMatch"):
+            return f"the AWS credentials were refused ({code}): are they expired or for another account?"
+        return f"{action} failed: {code}: {redact(message)}"
+    return redact(str(error)) or type(error).__name__
+
+
+def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
+    """The queue URLs from a deployed stack's outputs ``QueueUrl`` and ``DeadLetterQueueUrl``."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
+            raise RedriveError(f"there is no stack named {stack} in this account and region") from None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    missing = [name for name in STACK_OUTPUTS if name not in outputs]
+    if missing:
+        raise RedriveError(f"stack {stack} has no output {missing[0]}: is it an auth0-webhooks stack?")
+    return outputs["QueueUrl"], outputs["DeadLetterQueueUrl"]
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _types(text: str) -> frozenset[str]:
+    types = frozenset(t.strip() for t in text.split(",") if t.strip())
+    if not types or any(not re.fullmatch(r"[a-z0-9_]+", t) for t in types):
+        raise argparse.ArgumentTypeError(f"must be comma-separated log type codes such as s,f; got {text!r}")
+    return types
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m auth0_webhooks.redrive",
+        description="Move dead-lettered logs back to the main queue, paced, and report what moved.",
+    )
+    parser.add_argument("--stack", help="a deployed stack's name: the queue URLs come from its outputs")
+    parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
+    parser.add_argument(
+        "--dead-letter-queue-url",
+        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
+        help="default: $DEAD_LETTER_QUEUE_URL",
+    )
+    parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
+    parser.add_argument("--max-messages", type=_positive(int), help="move at most this many messages")
+    parser.add_argument("--rate", type=_positive(float), default=DEFAULT_RATE, help="messages per second (5)")
+    parser.add_argument("--dry-run", action="store_true", help="report what would move, move nothing")
+    parser.add_argument("--region", help="AWS region (default: from the queue URL or the AWS configuration)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import boto3
+
+    from .clients import AWS_CONFIG
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.stack:
+            cloudformation = boto3.client("cloudformation", region_name=args.region, config=AWS_CONFIG)
+            queue_url, dead_letter_queue_url = stack_queues(cloudformation, args.stack)
+        elif args.queue_url and args.dead_letter_queue_url:
+            queue_url, dead_letter_queue_url = args.queue_url, args.dead_letter_queue_url
+        else:
+            _parser().error("give --stack, or --queue-url and --dead-letter-queue-url")
+        match = _REGION_IN_URL.match(dead_letter_queue_url)
+        region = args.region or (match.group(1) if match else None)
+        sqs = boto3.client("sqs", region_name=region, config=AWS_CONFIG)
+        options = RedriveOptions(
+            queue_url, dead_letter_queue_url, args.types, args.max_messages, args.rate, args.dry_run
+        )
+        report = Redriver(sqs, options).run()
+    except RedriveError as error:
+        print(f"redrive: {error}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as error:
+        print(f"redrive: {plain_error(error)}", file=sys.stderr)
+        return 1
+    if report.moved or report.skipped or report.not_matching or not report.error:
+        print(report.summary())
+    if report.error:
+        print(f"redrive: stopped: {report.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
