@@ -23,7 +23,7 @@ from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy, sqs_action
 from devkit.receivers import WebhookReceiver
 from functions.deliverer.app import lambda_handler as deliver
-from tests.conftest import ROOT, ids_of
+from tests.conftest import ROOT, ids_of, set_environ
 
 REFUSED = "webhook refused it: HTTP 404 Not Found"
 GAVE_UP = "gave up after 5 attempts: HTTP 503 Service Unavailable"
@@ -263,15 +263,10 @@ def test_two_runs_at_once_move_each_message_once(stack):
 def test_a_replayed_message_is_delivered_with_a_fresh_attempt_count(stack, monkeypatch):
     logs = LogFactory(seed=10).many(6)
     with WebhookReceiver() as webhook:
-        for name, value in {
-            "WEBHOOK_URL": f"{webhook.url}/hook",
-            "ALLOW_INSECURE_WEBHOOK": "true",
-            "MAX_RECEIVE_COUNT": "2",
-            **stack.environ(),
-        }.items():
-            monkeypatch.setenv(name, value)
-        for name in ("WEBHOOK_SECRET", "WEBHOOK_AUTHORIZATION", "SLACK_INCOMING_WEBHOOK_URL", "SEND_AS_BATCH"):
-            monkeypatch.delenv(name, raising=False)
+        values = {"WEBHOOK_URL": f"{webhook.url}/hook", "ALLOW_INSECURE_WEBHOOK": "true", "MAX_RECEIVE_COUNT": "2"}
+        set_environ(
+            monkeypatch, {**values, **stack.environ()}, ("WEBHOOK_SECRET", "WEBHOOK_AUTHORIZATION", "SEND_AS_BATCH")
+        )
         LogQueue(stack.client("sqs"), stack.queue_url, stack.dead_letter_queue_url).send(
             [logs_message([dumps(e) for e in logs], logs)]
         )

@@ -1,0 +1,272 @@
+"""The doctor against the local tenant and real local webhook and Slack receivers, over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from auth0_webhooks.doctor import SLACK_TEST_TEXT, main
+
+from devkit.aws import free_port
+from devkit.logs import LogFactory
+from devkit.proxy import FaultProxy
+from devkit.receivers import SlackReceiver, WebhookReceiver
+from devkit.tenant import LocalTenant
+from tests.conftest import ROOT
+
+CLIENT_SECRET = "local-secret-do-not-log"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+AUTHORIZATION = "Bearer doctor-s3cr3t-token"
+SECRETS = (CLIENT_SECRET, SECRET, AUTHORIZATION, "slack-secret-part", "url-secret", "do-not-log", "s3cr3t")
+
+
+@pytest.fixture
+def webhook():
+    with WebhookReceiver(secret=SECRET, authorization=AUTHORIZATION) as server:
+        yield server
+
+
+@pytest.fixture
+def slack():
+    with SlackReceiver() as server:
+        yield server
+
+
+def auth0_config(tenant: LocalTenant) -> dict[str, str]:
+    return {"AUTH0_DOMAIN": tenant.url, "AUTH0_CLIENT_ID": "local-client", "AUTH0_CLIENT_SECRET": CLIENT_SECRET}
+
+
+def webhook_config(webhook: WebhookReceiver) -> dict[str, str]:
+    return {
+        "WEBHOOK_URL": f"{webhook.url}/hooks/auth0?token=url-secret",
+        "ALLOW_INSECURE_WEBHOOK": "true",
+        "WEBHOOK_AUTHORIZATION": AUTHORIZATION,
+        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_TIMEOUT": "1",
+    }
+
+
+def slack_config(slack: SlackReceiver) -> dict[str, str]:
+    return {"SLACK_INCOMING_WEBHOOK_URL": f"{slack.url}/services/T000/B000/slack-secret-part"}
+
+
+def doctor(capsys, environ: dict[str, str], *args: str) -> tuple[int, list[str]]:
+    code = main(list(args), environ)
+    output = capsys.readouterr().out
+    for secret in SECRETS:
+        assert secret not in output
+    return code, output.splitlines()
+
+
+def test_a_good_configuration_passes_every_check(capsys, tenant, webhook, slack):
+    logs = LogFactory(seed=1).many(3)
+    tenant.add(logs)
+    environ = {**auth0_config(tenant), **webhook_config(webhook), **slack_config(slack)}
+
+    code, lines = doctor(capsys, environ, "--slack-test")
+
+    assert code == 0
+    assert lines == [
+        f"✓ Auth0: client local-client got a token and can read logs (the oldest log kept is from {logs[0]['date']})",
+        f"✓ Webhook: http://127.0.0.1:{webhook.port}/… accepted a signed empty batch (HTTP 200)",
+        f"✓ Slack: http://127.0.0.1:{slack.port}/… accepted a test message",
+    ]
+    [delivery] = webhook.deliveries
+    assert delivery.request.body == b"[]" and delivery.verified is True
+    assert delivery.request.headers["authorization"] == AUTHORIZATION
+    assert delivery.request.headers["webhook-id"].startswith("doctor_")
+    assert [p["text"] for p in slack.payloads] == [SLACK_TEST_TEXT]
+    assert [query.get("per_page") for _, query, _ in tenant.stats.calls] == ["1"]  # one log read, no more
+
+
+def test_a_wrong_client_secret_is_named(capsys, tenant):
+    code, lines = doctor(capsys, {**auth0_config(tenant), "AUTH0_CLIENT_SECRET": "not-the-right-one"})
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith("✗ Auth0: wrong client id or secret: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET")
+    assert "not-the-right-one" not in line
+    assert tenant.stats.log_requests == 0
+
+
+def test_a_missing_read_logs_scope_is_named(capsys):
+    with LocalTenant(scope="read:users") as tenant:
+        code, lines = doctor(capsys, auth0_config(tenant))
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith("✗ Auth0: the application lacks the read:logs scope: grant it under Applications → APIs")
+    assert "Insufficient scope" in line  # what Auth0 said, too
+
+
+def test_a_domain_that_is_not_the_tenants_own_is_explained(capsys, tenant):
+    with FaultProxy(tenant.url) as proxy:  # another host in front of the tenant, as a custom domain is
+        code, lines = doctor(capsys, {**auth0_config(tenant), "AUTH0_DOMAIN": proxy.url})
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith(
+        "✗ Auth0: the application may not call the Management API: authorize it under Applications → APIs → "
+        "Auth0 Management API → Machine to Machine Applications, and use the tenant's own domain"
+    )
+    assert "Service not enabled within domain" in line
+
+
+def test_an_unreachable_tenant_is_named(capsys):
+    code, lines = doctor(
+        capsys,
+        {"AUTH0_DOMAIN": f"http://127.0.0.1:{free_port()}", "AUTH0_CLIENT_ID": "x", "AUTH0_CLIENT_SECRET": "s3cr3t"},
+    )
+
+    assert code == 1
+    assert lines[0].startswith("✗ Auth0: could not get a token: check that AUTH0_DOMAIN is the tenant's domain")
+
+
+def test_an_incomplete_auth0_configuration_names_the_missing_setting(capsys, tenant):
+    code, lines = doctor(capsys, {"AUTH0_DOMAIN": tenant.url, "AUTH0_CLIENT_ID": "local-client"})
+
+    assert code == 1
+    assert lines == [
+        "✗ Auth0: AUTH0_CLIENT_SECRET must be set, or AUTH0_CLIENT_SECRET_ARN set to a Secrets Manager secret "
+        "or SSM parameter; got ''"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        ("authorization", "refused the credentials (HTTP 401): check WEBHOOK_AUTHORIZATION and WEBHOOK_SECRET"),
+        ("signature", "refused the test request (HTTP 400): a wrong signature (WEBHOOK_SECRET), or a receiver"),
+        ("404", "has no such endpoint (HTTP 404): check the path in WEBHOOK_URL"),
+        ("410", "says the endpoint is gone (HTTP 410): every delivery would go to the dead-letter queue"),
+        ("503", "is failing right now (HTTP 503); deliveries would be retried, but it must answer 2xx"),
+        ("timeout", "did not answer within WEBHOOK_TIMEOUT (1 s): is it up and reachable?"),
+    ],
+)
+def test_a_webhook_problem_is_said_in_plain_words(capsys, webhook, breakage, expected):
+    if breakage == "authorization":
+        webhook.authorization = "Bearer something-else"
+    elif breakage == "signature":
+        webhook.secret = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
+    elif breakage == "timeout":
+        webhook.failures.delay = 2.0
+    else:
+        webhook.failures.next, webhook.failures.status = 1, int(breakage)
+
+    code, lines = doctor(capsys, webhook_config(webhook))
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith(f"✗ Webhook: http://127.0.0.1:{webhook.port}/… {expected}")
+
+
+def test_an_unreachable_webhook_and_a_bad_setting_are_named(capsys):
+    port = free_port()
+    code, lines = doctor(capsys, {"WEBHOOK_URL": f"http://127.0.0.1:{port}/x", "ALLOW_INSECURE_WEBHOOK": "true"})
+    assert code == 1
+    assert lines == [
+        f"✗ Webhook: http://127.0.0.1:{port}/… could not be reached (connection failed (ConnectionError)): "
+        "check the host and port in WEBHOOK_URL, DNS and TLS"
+    ]
+
+    code, lines = doctor(capsys, {"WEBHOOK_URL": "https://example.com/x", "WEBHOOK_SECRET": "not-a-s3cr3t"})
+    assert code == 1
+    [line] = lines
+    assert line.startswith("✗ Webhook: WEBHOOK_SECRET must be a Standard Webhooks secret (whsec_ + base64)")
+
+
+@pytest.mark.parametrize(
+    ("url", "ok", "expected"),
+    [
+        (
+            "https://hooks.slack.com/services/T0001/B0002/abcDEF123",
+            True,
+            "✓ Slack: https://hooks.slack.com/… looks like an incoming webhook (--slack-test posts a test message)",
+        ),
+        (
+            "https://hooks.slack.com/triggers/slack-secret-part",
+            False,
+            "✗ Slack: https://hooks.slack.com/… is not a Slack incoming webhook URL "
+            "(those start hooks.slack.com/services/T…/B…/); --slack-test checks an endpoint of another shape",
+        ),
+        (
+            "hooks.slack.com/services/slack-secret-part",
+            False,
+            "✗ Slack: SLACK_INCOMING_WEBHOOK_URL must be an http(s) URL of a Slack incoming webhook",
+        ),
+    ],
+)
+def test_the_slack_url_shape_is_checked_without_posting(capsys, url, ok, expected):
+    code, lines = doctor(capsys, {"SLACK_INCOMING_WEBHOOK_URL": url})
+
+    assert (code, lines) == (0 if ok else 1, [expected])
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (404, "does not know this webhook: it was removed or the URL is mistyped (HTTP 404: 'service unavailable')"),
+        (403, "refused the webhook's token: it was revoked or the URL is mistyped; create a new incoming webhook"),
+        (410, "says the webhook's channel is archived"),
+    ],
+)
+def test_a_slack_test_message_refused_is_said_in_plain_words(capsys, slack, status, expected):
+    slack.fail_status = status
+
+    code, lines = doctor(capsys, slack_config(slack), "--slack-test")
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith(f"✗ Slack: http://127.0.0.1:{slack.port}/… {expected}")
+
+
+def test_only_what_is_set_is_checked_and_nothing_set_fails(capsys, webhook):
+    code, lines = doctor(capsys, webhook_config(webhook))
+    assert code == 0 and len(lines) == 1 and lines[0].startswith("✓ Webhook:")
+
+    code, lines = doctor(capsys, {})
+    assert code == 1
+    assert lines == [
+        "✗ Nothing to check: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, WEBHOOK_URL, "
+        "or SLACK_INCOMING_WEBHOOK_URL"
+    ]
+
+
+def test_the_command_takes_flags_over_the_environment_and_prints_no_traceback(tenant, webhook):
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "WEBHOOK_", "SLACK_"))},
+        **auth0_config(tenant),
+        "AUTH0_DOMAIN": "http://127.0.0.1:9/",  # the flag below points at the real tenant
+        "WEBHOOK_AUTHORIZATION": "Bearer wrong-s3cr3t",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auth0_webhooks.doctor",
+            "--auth0-domain",
+            tenant.url,
+            "--webhook-url",
+            f"{webhook.url}/hook",
+            "--allow-insecure-webhook",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("✓ Auth0: client local-client got a token")
+    assert lines[1] == (
+        f"✗ Webhook: http://127.0.0.1:{webhook.port}/… refused the credentials (HTTP 401): check WEBHOOK_AUTHORIZATION"
+    )
+    assert "s3cr3t" not in result.stdout and CLIENT_SECRET not in result.stdout
+    assert json.loads(webhook.deliveries[0].request.body) == []
