@@ -36,3 +36,11 @@ format: setup
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache
+
+# operations: `make redrive ARGS="--stack auth0-webhooks --types f --dry-run"`, `make doctor ARGS=--slack-test`
+.PHONY: redrive doctor
+redrive: setup
+	$(BIN)/python -m auth0_webhooks.redrive $(ARGS)
+
+doctor: setup
+	$(BIN)/python -m auth0_webhooks.doctor $(ARGS)
