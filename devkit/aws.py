@@ -37,6 +37,7 @@ class MotoServer:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in a terminal reaches the caller, which stops it in order
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
