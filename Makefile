@@ -30,6 +30,9 @@ unit: setup
 integration: setup
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
+demo: setup
+	$(BIN)/python -m devkit.demo
+
 format: setup
 	$(BIN)/ruff check --fix $(CODE)
 	$(BIN)/ruff format $(CODE)
