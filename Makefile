@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shared/requirements.txt | cksum | cut -d' ' -f1)
 CODE   := layers/shared functions devkit tests
+TOOLS  := $(VENV)/tools/.installed-$(shell cksum < requirements-tools.txt | cut -d' ' -f1)
 
-.PHONY: setup test lint unit integration format demo bench clean
+.PHONY: setup test lint lint-template unit integration format demo bench clean
 
 setup: $(STAMP)
 
@@ -21,7 +22,22 @@ lint: setup
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
 
-test: setup lint
+# template.yaml: cfn-lint, `sam validate --lint` and checkov (its skips are justified in the template)
+lint-template: setup $(TOOLS)
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(VENV)/tools/aws-sam-cli/bin/sam validate --lint --region us-east-1
+	$(VENV)/tools/checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+# aws-sam-cli and checkov, each in a venv of its own (their boto3 pins clash with ours and each other's)
+$(TOOLS): requirements-tools.txt
+	grep -E '^[A-Za-z]' requirements-tools.txt | while read -r pin _; do \
+	  dir=$(VENV)/tools/$${pin%%==*}; \
+	  test -x $$dir/bin/python || $(PYTHON) -m venv $$dir || exit 1; \
+	  $$dir/bin/python -m pip install --quiet --disable-pip-version-check "$$pin" || exit 1; \
+	done
+	rm -f $(VENV)/tools/.installed-* && touch $@
+
+test: setup lint lint-template
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: setup

@@ -73,8 +73,13 @@ class SlackAlerts:
     _at: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def post(self, title: str, color: str, fields: dict[str, str], text: str = "") -> bool:
-        """Send one message if the budget allows; never raises."""
+    def post(
+        self, title: str, color: str, fields: dict[str, str], text: str = "", links: dict[str, str] | None = None
+    ) -> bool:
+        """Send one message if the budget allows; never raises.
+
+        ``fields`` are redacted; ``links`` are URLs this package built itself (a console link), shown whole.
+        """
         if self.url is None or not self._take_token():
             return False
         with self._lock:
@@ -92,7 +97,8 @@ class SlackAlerts:
                     "fields": [
                         {"title": name, "value": redact(value, self.secrets), "short": len(value) < 40}
                         for name, value in fields.items()
-                    ],
+                    ]
+                    + [{"title": name, "value": url, "short": False} for name, url in (links or {}).items()],
                 }
             ],
         }
@@ -151,7 +157,7 @@ class SlackAlerts:
 
     def alarm(self, name: str, state: str, reason: str, link: str) -> bool:
         color = {"ALARM": RED, "OK": GREEN}.get(state, AMBER)
-        return self.post(f"{name} is {state}", color, {"Reason": reason, "Console": link})
+        return self.post(f"{name} is {state}", color, {"Reason": reason}, links={"Console": link})
 
 
 def _ids(log_ids: Sequence[str]) -> str:
