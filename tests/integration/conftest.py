@@ -23,7 +23,7 @@ PARAMETERS: dict[str, str | int] = {
     "WebhookUrl": "https://hooks.example.com/auth0",
     "WebhookAuthorization": AUTHORIZATION,
     "WebhookSecret": SIGNING_SECRET,
-    "SlackIncomingWebhookUrl": "https://hooks.slack.com/services/T000/B000/placeholder",
+    "SlackIncomingWebhookUrl": "https://127.0.0.1:9/services/T000/B000/placeholder",  # refused at once, locally
     "AlarmEmail": "ops@example.com",
 }
 # Settings every environment variable of the template reads as the deployed stack would, except

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -86,6 +87,17 @@ def test_the_outputs_are_what_operators_and_make_redrive_use():
     from auth0_webhooks.redrive import STACK_OUTPUTS
 
     assert set(STACK_OUTPUTS) <= set(outputs)
+
+
+def test_samconfig_deploys_the_stack_with_the_capabilities_it_needs():
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]
+    deploy = config["deploy"]["parameters"]
+    assert config["global"]["parameters"]["stack_name"] == "auth0-webhooks"
+    assert (deploy["capabilities"], deploy["confirm_changeset"], deploy["resolve_s3"]) == ("CAPABILITY_IAM", True, True)
+    named = ("RoleName", "ManagedPolicyName", "UserName", "GroupName", "InstanceProfileName")
+    for name, resource in RESOURCES.items():  # a named IAM resource would need CAPABILITY_NAMED_IAM
+        if resource["Type"].startswith("AWS::IAM::"):
+            assert not set(named) & set(resource["Properties"]), name
 
 
 def test_every_security_scan_exception_is_justified():

@@ -1,0 +1,159 @@
+"""Each function's role allows exactly the AWS calls its code makes, on exactly the resources it uses.
+
+The functions run through scenarios that make every call they can make, with boto3 pointed at
+a FaultProxy in front of moto; the proxy's record of requests gives the calls (JSON protocol:
+``X-Amz-Target`` names the operation, the body names the queue, table or secret). They are
+mapped to IAM actions and compared with the role's statements in template.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devkit.event_source import SqsEventSource
+from devkit.lambda_context import LambdaContext
+from devkit.logs import LogFactory
+from devkit.proxy import FaultProxy
+from devkit.receivers import SlackReceiver, WebhookReceiver
+from devkit.template import TemplateStack
+from devkit.tenant import LocalTenant
+from tests.conftest import load_event
+from tests.integration.conftest import AUTHORIZATION, LOCAL_SETTINGS, SIGNING_SECRET, use_environ
+
+Grant = tuple[str, str]  # (IAM action, resource ARN)
+
+SERVICES = {"AmazonSQS": "sqs", "DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager"}
+# API operations authorised by another action's name (the batch calls), per the service authorization reference.
+IAM_ACTION = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+# What Lambda's SQS event source mapping calls with the deliverer's role (not the code): allowed, never seen here.
+EVENT_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+RUNTIME_LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]  # Lambda writes the function's logs
+
+
+@pytest.fixture
+def proxy(moto, monkeypatch, cold_powertools) -> Iterator[FaultProxy]:
+    """Every AWS call the code makes goes through this proxy (set-up and checks go to moto directly)."""
+    with FaultProxy(moto.url) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+        yield server
+
+
+def calls(proxy: FaultProxy, stack: TemplateStack) -> set[Grant]:
+    """The (IAM action, resource ARN) of every request that went through the proxy."""
+    arns = {
+        physical: stack.attributes[logical].get("Arn", physical) for logical, physical in stack.physical_ids.items()
+    }
+    found = set()
+    for request in proxy.seen:
+        target = request.headers.get("x-amz-target")
+        assert target, f"a request without X-Amz-Target (not the JSON protocol): {request.method} {request.path}"
+        prefix, operation = target.split(".", 1)
+        body: dict[str, Any] = json.loads(request.body or b"{}")
+        named = body.get("QueueUrl") or body.get("TableName") or body.get("SecretId")
+        assert named in arns, f"{target} on {named}, which is not a resource of the stack"
+        found.add((f"{SERVICES[prefix]}:{IAM_ACTION.get(operation, operation)}", arns[named]))
+    return found
+
+
+def grants(stack: TemplateStack, function: str) -> tuple[set[Grant], list[dict[str, Any]]]:
+    """What the function's role allows: (action, resource) pairs, and the runtime's logs statements apart."""
+    properties = stack.functions[function].properties
+    assert "Policies" not in properties, "SAM would add to its own role; the template gives each function a role"
+    role_id = properties["Role"]["Fn::GetAtt"][0]
+    role = stack.resource(role_id)["Properties"]
+    assert not role.get("ManagedPolicyArns") and not role.get("PermissionsBoundary")
+    pairs: set[Grant] = set()
+    logs = []
+    for policy in stack.resolve(role["Policies"]):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow" and set(statement) <= {"Sid", "Effect", "Action", "Resource"}
+            actions, resources = _list(statement["Action"]), _list(statement["Resource"])
+            if statement.get("Sid") == "Logs":
+                logs.append({"actions": sorted(actions), "resources": resources})
+                continue
+            assert "*" not in "".join(actions + resources), statement
+            pairs |= {(action, resource) for action in actions for resource in resources}
+    return pairs, logs
+
+
+def _list(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def assert_exact(stack: TemplateStack, function: str, made: set[Grant], allowed_beyond: set[Grant] | None = None):
+    allowed, logs = grants(stack, function)
+    log_group = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{stack.name}-{function}:*"
+    assert logs == [{"actions": RUNTIME_LOG_ACTIONS, "resources": [log_group]}]
+    assert made - allowed == set(), "calls the role does not allow"
+    assert allowed - made - (allowed_beyond or set()) == set(), "allowed but never called"
+
+
+def test_the_poller_role_allows_exactly_its_calls(template_stack, proxy, monkeypatch):
+    factory = LogFactory(seed=21)
+    logs = factory.many(30)
+    with LocalTenant() as tenant:
+        tenant.add(logs)
+        tenant.add([{"date": logs[3]["date"], "type": "s"}], keys=[logs[3]["log_id"] + "5"])  # no id: dead-lettered
+        use_environ(monkeypatch, template_stack, "poller", AUTH0_DOMAIN=tenant.url)
+        from functions.poller.app import lambda_handler
+
+        result = lambda_handler(load_event("scheduled.json"), LambdaContext(60))
+
+    assert (result["enqueued"], result["dead_lettered"]) == (30, 1)
+    made = calls(proxy, template_stack)
+    secrets = {template_stack.physical_ids[s] for s in ("SecretAuth0ClientSecret", "SecretSlackIncomingWebhookUrl")}
+    assert {resource for action, resource in made if action == "secretsmanager:GetSecretValue"} == secrets
+    assert_exact(template_stack, "poller", made)
+
+
+def test_the_deliverer_role_allows_exactly_its_calls_and_the_event_source_s(template_stack, proxy, monkeypatch):
+    logs = LogFactory(seed=22).many(5)
+    retried_in_part, retried_whole, refused = logs[1]["log_id"], logs[3]["log_id"], logs[4]["log_id"]
+    sqs = template_stack.client("sqs")  # moto itself: Lambda's event source, not the code
+    for body in ([logs[0], logs[1], logs[2]], [logs[3]], [logs[4]]):
+        sqs.send_message(QueueUrl=template_stack.queue_url, MessageBody=json.dumps(body))
+    with WebhookReceiver(secret=SIGNING_SECRET, authorization=AUTHORIZATION) as webhook, SlackReceiver() as slack:
+        webhook.failures.log_ids = {retried_in_part: 503, retried_whole: 503, refused: 400}
+        template_stack.set_secret("SecretSlackIncomingWebhookUrl", f"{slack.url}/services/T0/B0/x")
+        use_environ(monkeypatch, template_stack, "deliverer", WEBHOOK_URL=f"{webhook.url}/auth0", SEND_AS_BATCH="false")
+        monkeypatch.setenv("ALLOW_INSECURE_WEBHOOK", LOCAL_SETTINGS["ALLOW_INSECURE_WEBHOOK"])
+        from functions.deliverer.app import lambda_handler
+
+        handed, failed = SqsEventSource(sqs, template_stack.queue_url).poll_once(lambda_handler)
+
+    assert (handed, failed) == (3, 1)  # the single-log message failed whole; the others were settled
+    assert webhook.delivered_ids == sorted([logs[0]["log_id"], logs[2]["log_id"]])
+    assert slack.titles() == ["Webhook delivery failed"]  # the refused log
+    made = calls(proxy, template_stack)
+    queue, dlq = (template_stack.attributes[q]["Arn"] for q in ("Queue", "DeadLetterQueue"))
+    assert {
+        ("sqs:SendMessage", queue),  # the log that failed alone in its message, queued again
+        ("sqs:ChangeMessageVisibility", queue),  # the backoff of the message that failed whole
+        ("sqs:SendMessage", dlq),  # the refused log
+    } <= made
+    event_source = {(action, queue) for action in EVENT_SOURCE_ACTIONS}
+    [event] = template_stack.functions["deliverer"].properties["Events"].values()
+    assert event["Type"] == "SQS" and template_stack.resolve(event["Properties"]["Queue"]) == queue
+    assert_exact(template_stack, "deliverer", made, allowed_beyond=event_source)
+
+
+def test_the_alerter_role_allows_exactly_its_calls(template_stack, proxy, monkeypatch):
+    with SlackReceiver() as slack:
+        template_stack.set_secret("SecretSlackIncomingWebhookUrl", f"{slack.url}/services/T0/B0/x")
+        use_environ(monkeypatch, template_stack, "alerter")
+        from functions.alerter.app import lambda_handler
+
+        event, context = load_event("alarm-sns.json"), LambdaContext(10)
+        assert lambda_handler(event, context) == {"posted": 1, "skipped": 0}  # type: ignore[arg-type]
+
+    made = calls(proxy, template_stack)
+    assert made == {("secretsmanager:GetSecretValue", template_stack.physical_ids["SecretSlackIncomingWebhookUrl"])}
+    assert_exact(template_stack, "alerter", made)
