@@ -14,8 +14,13 @@ their settings are read from the template. ::
 
 The result is a :class:`devkit.aws.Stack` (``table``, ``queue_url``, ``dead_letter_queue_url``,
 ``drain``…) that also knows the template: ``environ_for(function)``, ``functions`` and
-``resolve(value)`` for any other part of it. A local run may then point a setting at a local
-stand-in the template would not accept (``AUTH0_DOMAIN=http://127.0.0.1:…``).
+``resolve(value)`` for any other part of it. A local run then points the settings at local
+stand-ins the template rightly refuses (http:// URLs), leaving everything else as deployed::
+
+    stack = stack_from_template(moto.url, {..., "SlackIncomingWebhookUrl": "https://127.0.0.1:9/x"})
+    stack.set_secret("SecretSlackIncomingWebhookUrl", slack.url)  # the secret now names a local Slack
+    poller = {**stack.environ_for("poller"), "AUTH0_DOMAIN": tenant.url}
+    deliverer = {**stack.environ_for("deliverer"), "WEBHOOK_URL": webhook.url, "ALLOW_INSECURE_WEBHOOK": "true"}
 """
 
 from __future__ import annotations

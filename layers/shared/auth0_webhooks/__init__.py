@@ -9,6 +9,7 @@ settings and clients to it. One module, one idea:
 - ``checkpoint``: the DynamoDB checkpoint, moved only forward and only conditionally
 - ``queue``: size-aware SQS batches and the dead-letter queue
 - ``poller``: one poller run that ties the above together
+- ``alarms``: CloudWatch alarm changes read out of SNS messages (for the alerter)
 """
 
 __version__ = "0.1.0"
