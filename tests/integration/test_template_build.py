@@ -37,6 +37,7 @@ def runtime_python(version: str) -> Path | None:
     return None
 
 
+@pytest.mark.timeout(600)  # a first build downloads the layer's requirements (about a minute)
 def test_sam_build_builds_the_layer_and_functions_for_the_runtime(tmp_path):
     template = load_template()
     runtime = template["Globals"]["Function"]["Runtime"]
