@@ -49,6 +49,9 @@ integration: setup
 demo: setup
 	$(BIN)/python -m devkit.demo
 
+bench: setup
+	$(BIN)/python -m devkit.bench
+
 format: setup
 	$(BIN)/ruff check --fix $(CODE)
 	$(BIN)/ruff format $(CODE)

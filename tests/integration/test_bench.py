@@ -1,0 +1,44 @@
+"""`make bench` does not rot: a tiny run prints every row of the table. No timing is asserted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+ROWS = (
+    "1. backlog drain",
+    "2. delivery",
+    "3a. poller CPU per log",
+    "3b. deliverer CPU per log",
+    "4. cold start: import poller handler",
+    "4. cold start: import deliverer handler",
+    "5a. peak memory: poller",
+    "5b. peak memory: deliverer batch",
+    "6. cost per million logs",
+)
+
+
+@pytest.mark.timeout(240)
+def test_a_tiny_bench_prints_the_whole_table():
+    environ = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "AUTH0_", "WEBHOOK_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "devkit.bench", "--scale", "0.02"],
+        check=False,
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    for row in ROWS:
+        assert sum(line.startswith(f"| {row}") for line in table) == 1, row
+    assert "Machine:" in done.stdout and "Cost per million logs" in done.stdout
+    assert "$" in done.stdout.split("Cost per million logs")[1]
