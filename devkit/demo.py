@@ -1,9 +1,10 @@
 """``make demo``: the real poller and deliverer, end to end, on this machine.
 
-moto's server stands in for AWS (the queue, its dead-letter queue and the checkpoint table),
-a local Auth0 tenant produces a live stream of logs, the poller runs on a schedule, the
-deliverer drains the queue through an emulated SQS event source, and a local receiver
-checks every Standard Webhooks signature. A table shows progress every second; a summary
+moto's server stands in for AWS, with template.yaml's own queue, dead-letter queue, checkpoint
+table and secrets (``devkit.template``); a local Auth0 tenant produces a live stream of logs;
+the poller runs on a schedule and the deliverer drains the queue through an emulated SQS event
+source, both with the settings the template gives them; a local receiver checks every Standard
+Webhooks signature. A table shows progress every second; a summary
 says what arrived where.
 
 Settings (environment):
@@ -42,11 +43,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from .aws import MotoServer, Stack, create_stack
+from .aws import MotoServer, Stack
 from .event_source import SqsEventSource
 from .lambda_context import LambdaContext
 from .logs import LogFactory, make_log_id
 from .receivers import SlackReceiver, WebhookReceiver
+from .template import TemplateStack, stack_from_template
 from .tenant import LocalTenant, TokenBucket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -434,50 +436,87 @@ class Parts:
     environ: dict[str, str]  # what the functions get
 
 
+# template.yaml accepts only https:// URLs and a tenant domain: these stand in for the local parts,
+# whose real (http://) addresses the functions then get, as devkit.template's docstring shows
+PLACEHOLDER_DOMAIN = "example.eu.auth0.com"
+PLACEHOLDER_WEBHOOK = "https://hooks.example.com/auth0"
+PLACEHOLDER_SLACK = "https://hooks.slack.com/services/T0DEMO/B0DEMO/local"
+# settings a user may give as for a deployment, and the template parameter that carries each
+PARAMETERS_FROM_SETTINGS = {
+    "BATCH_SIZE": "BatchSize",
+    "START_FROM": "StartFrom",
+    "LOG_TYPES": "LogTypes",
+    "MIN_LOG_LEVEL": "MinLogLevel",
+    "API_ENDPOINTS": "ApiEndpoints",
+    "SEND_AS_BATCH": "SendAsBatch",
+    "WEBHOOK_CONCURRENT_CALLS": "WebhookConcurrentCalls",
+    "WEBHOOK_TIMEOUT": "WebhookTimeout",
+    "WEBHOOK_AUTHORIZATION": "WebhookAuthorization",
+    "SLACK_SEND_SUCCESS": "SlackSendSuccess",
+}
+SECRET_SETTINGS = ("AUTH0_CLIENT_SECRET", "WEBHOOK_AUTHORIZATION", "WEBHOOK_SECRET", "SLACK_INCOMING_WEBHOOK_URL")
+
+
+def template_parameters(config: DemoConfig, given: Mapping[str, str], webhook_secret: str | None) -> dict[str, str]:
+    """The stack's parameters: the user's settings where given, else the local parts' (or placeholders)."""
+    real_tenant = bool(given.get("AUTH0_DOMAIN"))
+    domain = given.get("AUTH0_DOMAIN", "")
+    webhook_url, slack_url = given.get("WEBHOOK_URL", ""), given.get("SLACK_INCOMING_WEBHOOK_URL", "")
+    parameters = {
+        "Auth0Domain": domain if real_tenant and "://" not in domain else PLACEHOLDER_DOMAIN,
+        "Auth0ClientId": given.get("AUTH0_CLIENT_ID", "") if real_tenant else LOCAL_CLIENT_ID,
+        "Auth0ClientSecret": given.get("AUTH0_CLIENT_SECRET", "") if real_tenant else LOCAL_CLIENT_SECRET,
+        "WebhookUrl": webhook_url if webhook_url.startswith("https://") else PLACEHOLDER_WEBHOOK,
+        "WebhookSecret": webhook_secret or "",
+        "SlackIncomingWebhookUrl": slack_url if slack_url.startswith("https://") else PLACEHOLDER_SLACK,
+        "SlackSendSuccess": "false" if config.faults else "true",
+        "MaxReceiveCount": given.get("MAX_RECEIVE_COUNT", "3"),  # low, so that giving up shows within the demo
+    }
+    parameters.update({p: given[name] for name, p in PARAMETERS_FROM_SETTINGS.items() if given.get(name)})
+    return parameters
+
+
 def function_environ(
-    config: DemoConfig,
+    stack: TemplateStack,
     given: Mapping[str, str],
-    stack: Stack,
     moto: MotoServer,
     tenant: LocalTenant | None,
     webhook: WebhookReceiver | None,
-    slack: SlackReceiver | None,
-    webhook_secret: str | None,
 ) -> dict[str, str]:
-    """The functions' settings: the stack on moto, the local parts where none were given."""
-    values: dict[str, str] = {
-        "POWERTOOLS_SERVICE_NAME": SERVICE,
-        "POWERTOOLS_METRICS_NAMESPACE": "Auth0WebhooksDemo",
-        "POWERTOOLS_LOG_LEVEL": "INFO",  # the demo reads the deliverer's INFO line
-        "RETRY_BASE_SECONDS": given.get("RETRY_BASE_SECONDS", "1"),  # retries within the demo's time
-        "RETRY_MAX_SECONDS": given.get("RETRY_MAX_SECONDS", "4"),
-        "MAX_RECEIVE_COUNT": given.get("MAX_RECEIVE_COUNT", "3"),
-        "WEBHOOK_TIMEOUT": given.get("WEBHOOK_TIMEOUT", "5"),
-        "SLACK_SEND_SUCCESS": given.get("SLACK_SEND_SUCCESS", "false" if config.faults else "true"),
-        **moto.environ(),
-        **stack.environ(),
-    }
+    """Both functions' settings as the template sets them, pointed at the local parts where there are some.
+
+    The two functions share this process, so they share one environment: the template gives them
+    the same values for the settings both read.
+    """
+    values = {**stack.environ_for("poller"), **stack.environ_for("deliverer"), **moto.environ()}
+    values.update(
+        POWERTOOLS_SERVICE_NAME=SERVICE,  # one logger for both, which the demo reads
+        POWERTOOLS_METRICS_NAMESPACE="Auth0WebhooksDemo",
+        POWERTOOLS_LOG_LEVEL="INFO",  # the demo counts deliveries from the deliverer's INFO line
+        RETRY_BASE_SECONDS=given.get("RETRY_BASE_SECONDS", "1"),  # local only: retries within the demo's time
+        RETRY_MAX_SECONDS=given.get("RETRY_MAX_SECONDS", "4"),
+    )
     if tenant is not None:
-        values.update(AUTH0_DOMAIN=tenant.url, AUTH0_CLIENT_ID=LOCAL_CLIENT_ID, AUTH0_CLIENT_SECRET=LOCAL_CLIENT_SECRET)
+        values["AUTH0_DOMAIN"] = tenant.url
+    elif "://" in given.get("AUTH0_DOMAIN", ""):
+        values["AUTH0_DOMAIN"] = given["AUTH0_DOMAIN"]
     if webhook is not None:
         values.update(WEBHOOK_URL=f"{webhook.url}/auth0", ALLOW_INSECURE_WEBHOOK="true")
-        if webhook_secret:
-            values["WEBHOOK_SECRET"] = webhook_secret
-    if slack is not None:
-        values.update(SLACK_INCOMING_WEBHOOK_URL=f"{slack.url}/services/T0DEMO/B0DEMO/local")
+    elif not given.get("WEBHOOK_URL", "").startswith("https://"):
+        values.update(WEBHOOK_URL=given["WEBHOOK_URL"], ALLOW_INSECURE_WEBHOOK="true")
     return values
 
 
 @contextlib.contextmanager
 def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Parts]:
-    """Start moto, the stack and whichever local stand-ins are needed; stop them all at the end."""
+    """Start moto with the template's resources, and whichever local stand-ins are needed; stop all at the end."""
     real_tenant = bool(given.get("AUTH0_DOMAIN"))
-    has_secret = given.get("AUTH0_CLIENT_SECRET") or given.get("AUTH0_CLIENT_SECRET_ARN")
-    if real_tenant and not (given.get("AUTH0_CLIENT_ID") and has_secret):
+    if real_tenant and not (given.get("AUTH0_CLIENT_ID") and given.get("AUTH0_CLIENT_SECRET")):
         raise SystemExit("demo: with AUTH0_DOMAIN set, also set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET")
+    if any(given.get(f"{name}_ARN") for name in SECRET_SETTINGS):
+        raise SystemExit("demo: give secrets as values (the demo keeps them in Secrets Manager on moto), not _ARN")
     with contextlib.ExitStack() as stack:
         moto = stack.enter_context(MotoServer())  # its own session: Ctrl-C leaves it to us to stop
-        resources = create_stack(moto.url, max_receive_count=5, visibility_timeout=60)
         tenant = webhook = slack = None
         stream: LogStream | None = None
         secret = given.get("WEBHOOK_SECRET") or None
@@ -490,9 +529,14 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
             bucket = TokenBucket(burst=3, rate=1.5) if config.faults else TokenBucket(burst=50, rate=None)
             tenant = stack.enter_context(LocalTenant(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, bucket=bucket))
             stream = LogStream(tenant, config, webhook)
-        if not given.get("SLACK_INCOMING_WEBHOOK_URL") and not given.get("SLACK_INCOMING_WEBHOOK_URL_ARN"):
+        try:
+            resources = stack_from_template(moto.url, template_parameters(config, given, secret))
+        except ValueError as error:
+            raise SystemExit(f"demo: template.yaml refuses these settings: {error}") from None
+        if not given.get("SLACK_INCOMING_WEBHOOK_URL"):
             slack = stack.enter_context(SlackReceiver())
-        environ = function_environ(config, given, resources, moto, tenant, webhook, slack, secret if webhook else None)
+            resources.set_secret("SecretSlackIncomingWebhookUrl", f"{slack.url}/services/T0DEMO/B0DEMO/local")
+        environ = function_environ(resources, given, moto, tenant, webhook)
         yield Parts(moto, resources, tenant, stream, webhook, slack, environ)
 
 
@@ -505,6 +549,8 @@ def run(config: DemoConfig, out: IO[str] | None = None) -> int:
     screen.line(screen.bold("auth0-webhooks demo") + " · the real poller and deliverer, end to end, on this machine")
     screen.line(screen.dim("starting moto (AWS), the local tenant and receivers…"))
     with started_parts(config, dict(os.environ)) as parts, log_path.open("w") as log_file:
+        for name in SECRET_SETTINGS:  # the template hands them over as NAME_ARN; both at once is refused
+            os.environ.pop(name, None)
         os.environ.update(parts.environ)
         tally = Tally()
         # the functions write JSON logs and EMF metrics to stdout: into the file, not onto the screen
@@ -567,7 +613,14 @@ def drained(pipeline: Pipeline) -> bool:
 
 def describe_setup(screen: Screen, config: DemoConfig, parts: Parts, log_path: Path) -> None:
     env = parts.environ
-    rows = [("AWS", f"moto server {parts.moto.url}: queue, dead-letter queue (max receives 5), checkpoint table")]
+    receives = env.get("MAX_RECEIVE_COUNT", "?")
+    rows = [
+        (
+            "AWS",
+            f"moto server {parts.moto.url}: template.yaml's queue, dead-letter queue (after {receives} receives),"
+            " checkpoint table and secrets",
+        )
+    ]
     if parts.tenant:
         bucket = parts.tenant.bucket
         limit = f"rate-limited to {bucket.rate:g} requests/s" if bucket.rate else "no rate limit"
