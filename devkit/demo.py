@@ -586,7 +586,7 @@ def drive(config: DemoConfig, parts: Parts, pipeline: Pipeline, progress: Progre
             progress.row()
         pipeline.produced_until = time.time()
         deadline = time.monotonic() + config.drain_seconds
-        note = "tenant stopped; draining"
+        note = "tenant stopped; draining" if parts.stream else "draining"
         while time.monotonic() < deadline and not drained(pipeline):
             time.sleep(1.0)
             progress.row(note)
@@ -816,7 +816,8 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
         row("DLQ", "empty")
     if "slack" in report:
         alerts = ", ".join(f'"{title}" x{n}' for title, n in report["slack"].items())
-        row("Slack", f"{sum(report['slack'].values())} messages: {alerts}" if alerts else "no messages")
+        count = sum(report["slack"].values())
+        row("Slack", f"{count} message{'s' if count != 1 else ''}: {alerts}" if alerts else "no messages")
     point = report["checkpoint"]
     row("Checkpoint", f"{point.get('log_id', 'none')} (newest log {point.get('newest_log_date', '-')})")
     for error, count in report["errors"].items():
