@@ -809,7 +809,8 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
     retried = deliverer["retried"]
     row("Retries", f"{retried:,} logs retried with backoff" if retried else "none needed")
     if dlq["messages"]:
-        row("DLQ", f"{dlq['logs']:,} logs in {dlq['messages']} messages:")
+        messages = f"{dlq['messages']} message{'s' if dlq['messages'] != 1 else ''}"
+        row("DLQ", f"{dlq['logs']:,} logs in {messages}:")
         for reason, group in sorted(dlq["by_reason"].items(), key=lambda item: -item[1]["logs"]):
             screen.line(f"  {'':10}   {screen.yellow(str(group['logs']).rjust(5))} logs  {reason}")
     else:
