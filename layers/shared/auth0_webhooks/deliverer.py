@@ -14,6 +14,8 @@ For each record (a JSON array of logs from the poller):
 - a record that is not a JSON array of logs → the dead-letter queue with the reason.
 
 Records are handled concurrently; at most ``WEBHOOK_CONCURRENT_CALLS`` POSTs are in flight.
+In batch mode, a record the poller made (its attributes name its ``webhook_id`` and
+``log_count``) is POSTed as it is and parsed only if that fails.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +39,7 @@ from . import clients
 from .alerts import SlackAlerts, slack_for
 from .auth0_source import log_id, log_time
 from .delivery import Backoff, Outcome, WebhookClient
-from .queue import CONTENT_DEAD_LETTER, CONTENT_LOGS, LogQueue, Message, dumps
+from .queue import CONTENT_DEAD_LETTER, CONTENT_LOGS, LogQueue, Message, dead_letter_message, dumps, logs_message
 from .settings import DelivererSettings
 from .signing import WebhookSigner, batch_id
 
@@ -113,42 +115,57 @@ class Deliverer:
         return dict(response)
 
     async def handle(self, record: SQSRecord) -> None:
-        parsed = parse(record.body)
         attempt = _attempt(record)
+        declared = _declared(record) if self.send_as_batch else None
+        first: Outcome | None = None
+        if declared is not None:  # a batch the poller made: POST it as it is, parse it only if that fails
+            self._ensure_time()
+            first = await self._send(declared.webhook_id, record.body.encode())
+            if first.ok:
+                self._count_declared(declared)
+                return
+        parsed = parse(record.body)
         if parsed is None:
             await self._dead_letter_raw(record, "malformed message: not a JSON array of log entries")
             return
-        if parsed.logs and self.time_left() < self.webhook.timeout + 1:
-            raise RetryLater("too little time left in this invocation to POST")  # SQS offers it again
+        if first is None and parsed.logs:
+            self._ensure_time()
         for entry in parsed.malformed:
-            await self._dead_letter([entry], record, "malformed log: no log_id or _id", None, attempt)
+            await self._dead_letter_entry(entry, "malformed log: no log_id or _id", attempt)
         if not parsed.logs:
             return
-        outcomes = await self._post(parsed.logs, record.body if not parsed.malformed else None)
+        if first is not None:
+            outcomes = [(entry, first) for entry in parsed.logs]
+        else:
+            outcomes = await self._post(parsed.logs, record.body if not parsed.malformed else None)
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
         permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
         transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
         self._count(delivered, len(permanent) + len(transient))
         for (status, error), entries in _by_failure(permanent).items():
-            await self._dead_letter(entries, record, f"webhook refused it: {error}", status, attempt)
+            await self._dead_letter(entries, f"webhook refused it: {error}", status, attempt)
             self.alerts.delivery_failed(_ids(entries), self.webhook.url, status, error, "sent to the dead-letter queue")
         if transient:
             whole = len(transient) == len(outcomes) and not parsed.malformed
             await self._retry(record, attempt, transient, whole)
 
+    def _ensure_time(self) -> None:
+        if self.time_left() < self.webhook.timeout + 1:
+            raise RetryLater("too little time left in this invocation to POST")  # SQS offers it again
+
+    async def _send(self, webhook_id: str, body: bytes) -> Outcome:
+        self.stats.requests += 1
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.webhook.post, webhook_id, body)
+
     async def _post(self, logs: list[dict[str, Any]], body: str | None) -> list[tuple[dict[str, Any], Outcome]]:
         """POST the batch (or each log); each log paired with the outcome of the request that carried it."""
-        loop = asyncio.get_running_loop()
         if self.send_as_batch:
             payload = (body if body is not None else dumps(logs)).encode()
-            self.stats.requests += 1
-            outcome = await loop.run_in_executor(self.executor, self.webhook.post, batch_id(_ids(logs)), payload)
+            outcome = await self._send(batch_id(_ids(logs)), payload)
             return [(entry, outcome) for entry in logs]
-        self.stats.requests += len(logs)
-        futures = [
-            loop.run_in_executor(self.executor, self.webhook.post, _id(entry), dumps(entry).encode()) for entry in logs
-        ]
-        return list(zip(logs, await asyncio.gather(*futures), strict=True))
+        outcomes = await asyncio.gather(*(self._send(_id(entry), dumps(entry).encode()) for entry in logs))
+        return list(zip(logs, outcomes, strict=True))
 
     async def _retry(
         self, record: SQSRecord, attempt: int, failures: list[tuple[dict[str, Any], Outcome]], whole: bool
@@ -157,7 +174,7 @@ class Deliverer:
         last = failures[-1][1]
         if attempt >= self.max_receive_count:
             reason = f"gave up after {attempt} attempts: {last.error}"
-            await self._dead_letter(entries, record, reason, last.status, attempt)
+            await self._dead_letter(entries, reason, last.status, attempt)
             self.alerts.delivery_failed(_ids(entries), self.webhook.url, last.status, last.error, "dead-lettered")
             return
         retry_after = max((outcome.retry_after or 0.0) for _, outcome in failures)
@@ -166,7 +183,7 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(self._hide, record, delay)
             raise RetryLater(f"attempt {attempt} failed: {last.error}; next in about {delay}s")
-        again = _message(entries, record, {ATTEMPTS_ATTRIBUTE: str(attempt)}, delay=min(delay, MAX_DELAY_SECONDS))
+        again = _message(entries, {ATTEMPTS_ATTRIBUTE: str(attempt)}, delay=min(delay, MAX_DELAY_SECONDS))
         await asyncio.to_thread(self.queue.send, [again])
 
     def _hide(self, record: SQSRecord, seconds: int) -> None:
@@ -177,14 +194,17 @@ class Deliverer:
         except Exception as error:  # the record still comes back, only sooner
             logger.warning("could not set the retry delay", extra={"error": type(error).__name__})
 
-    async def _dead_letter(
-        self, entries: list[Any], record: SQSRecord, reason: str, status: int | None, attempt: int
-    ) -> None:
-        extra = {"reason": reason[:1000], ATTEMPTS_ATTRIBUTE: str(attempt), "content": CONTENT_DEAD_LETTER}
+    async def _dead_letter(self, entries: list[dict[str, Any]], reason: str, status: int | None, attempt: int) -> None:
+        extra = {"content": CONTENT_DEAD_LETTER, "reason": reason[:1000], ATTEMPTS_ATTRIBUTE: str(attempt)}
         if status is not None:
             extra["status"] = str(status)
-        await asyncio.to_thread(self.queue.send, [_message(entries, record, extra, dead_letter=True)])
+        await asyncio.to_thread(self.queue.send, [_message(entries, extra, dead_letter=True)])
         self.stats.dead_lettered += len(entries)
+
+    async def _dead_letter_entry(self, entry: Any, reason: str, attempt: int) -> None:
+        message = dead_letter_message(entry, reason, {ATTEMPTS_ATTRIBUTE: str(attempt)})
+        await asyncio.to_thread(self.queue.send, [message])
+        self.stats.dead_lettered += 1
 
     async def _dead_letter_raw(self, record: SQSRecord, reason: str) -> None:
         message = Message(
@@ -199,13 +219,19 @@ class Deliverer:
         )
 
     def _count(self, delivered: list[dict[str, Any]], failed: int) -> None:
-        self.stats.delivered += len(delivered)
         self.stats.failed += failed
         if delivered:
-            self.stats.last_log_id = max(filter(None, [self.stats.last_log_id, *_ids(delivered)]))
-            dates = [t for t in map(log_time, delivered) if t is not None]
-            if dates:
-                self.stats.latencies.append(max(0.0, time.time() - min(dates)))
+            times = [t for t in map(log_time, delivered) if t is not None]
+            self._delivered(len(delivered), max(_ids(delivered)), min(times) if times else None)
+
+    def _count_declared(self, declared: Declared) -> None:
+        self._delivered(declared.count, declared.last_log_id, log_time({"date": declared.oldest_log_date}))
+
+    def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:
+        self.stats.delivered += count
+        self.stats.last_log_id = max(last_log_id, self.stats.last_log_id or "")
+        if oldest is not None:
+            self.stats.latencies.append(max(0.0, time.time() - oldest))
 
 
 def parse(body: str) -> Parsed | None:
@@ -218,8 +244,10 @@ def parse(body: str) -> Parsed | None:
         value = [value]
     if not isinstance(value, list):
         return None
-    logs = [entry for entry in value if log_id(entry) is not None]
-    return Parsed(logs, [entry for entry in value if log_id(entry) is None])
+    parsed = Parsed([], [])
+    for entry in value:
+        (parsed.logs if log_id(entry) is not None else parsed.malformed).append(entry)
+    return parsed
 
 
 def _attempt(record: SQSRecord) -> int:
@@ -233,15 +261,35 @@ def _attempt(record: SQSRecord) -> int:
 
 
 def _message(
-    entries: Sequence[Any], record: SQSRecord, extra: dict[str, str], dead_letter: bool = False, delay: int = 0
+    entries: Sequence[dict[str, Any]], extra: dict[str, str], dead_letter: bool = False, delay: int = 0
 ) -> Message:
-    ids = _ids([e for e in entries if log_id(e)])
-    attributes = {"content": CONTENT_LOGS, "log_count": str(len(entries)), "source_message_id": record.message_id}
-    if ids:
-        attributes.update(first_log_id=ids[0], last_log_id=ids[-1])
-        attributes["log_types"] = ",".join(sorted({str(e.get("type", "")) for e in entries if isinstance(e, dict)}))
-    attributes.update(extra)
-    return Message(dumps(list(entries)), attributes, tuple(ids), dead_letter=dead_letter, delay_seconds=delay)
+    """Logs as the poller would queue them, plus ``extra`` attributes."""
+    message = logs_message([dumps(entry) for entry in entries], entries)
+    return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a message made by the poller says about itself in its attributes."""
+
+    webhook_id: str
+    count: int
+    last_log_id: str
+    oldest_log_date: str | None
+
+
+def _declared(record: SQSRecord) -> Declared | None:
+    """The message's own description, when it is a batch of logs that carries one."""
+    attributes = record.raw_event.get("messageAttributes") or {}
+
+    def value(name: str) -> str:
+        return str((attributes.get(name) or {}).get("stringValue") or "")
+
+    if value("content") != CONTENT_LOGS or not value("webhook_id") or not value("log_count").isdigit():
+        return None
+    return Declared(
+        value("webhook_id"), int(value("log_count")), value("last_log_id"), value("oldest_log_date") or None
+    )
 
 
 def _by_failure(failures: list[tuple[dict[str, Any], Outcome]]) -> dict[tuple[int | None, str], list[dict[str, Any]]]:

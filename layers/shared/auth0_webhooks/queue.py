@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .auth0_source import log_id
 from .errors import QueueError
+from .signing import batch_id
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -81,19 +82,25 @@ class Message:
 
 
 def logs_message(encoded: Sequence[str], logs: Sequence[Mapping[str, Any]]) -> Message:
+    """A message for these logs (``encoded`` is each one's JSON), with attributes that describe it.
+
+    ``webhook_id`` is the id the deliverer sends a batch under, derived from its log ids; with
+    ``log_count`` and ``oldest_log_date`` it lets the deliverer POST the body without parsing it.
+    """
     ids = tuple(log_id(entry) or "" for entry in logs)
     types = ",".join(sorted({str(entry.get("type", "")) for entry in logs}))
-    return Message(
-        body="[" + ",".join(encoded) + "]",
-        attributes={
-            "content": CONTENT_LOGS,
-            "log_count": str(len(ids)),
-            "first_log_id": ids[0],
-            "last_log_id": ids[-1],
-            "log_types": types[:MAX_TYPES_CHARS],
-        },
-        log_ids=ids,
-    )
+    dates = [date for date in (entry.get("date") for entry in logs) if isinstance(date, str)]
+    attributes = {
+        "content": CONTENT_LOGS,
+        "log_count": str(len(ids)),
+        "first_log_id": ids[0],
+        "last_log_id": ids[-1],
+        "log_types": types[:MAX_TYPES_CHARS],
+        "webhook_id": batch_id(ids),
+    }
+    if dates:
+        attributes["oldest_log_date"] = min(dates)
+    return Message(body="[" + ",".join(encoded) + "]", attributes=attributes, log_ids=ids)
 
 
 def dead_letter_message(entry: Any, reason: str, extra: Mapping[str, str] | None = None) -> Message:
@@ -117,8 +124,16 @@ def dead_letter_message(entry: Any, reason: str, extra: Mapping[str, str] | None
     return Message(body=body, attributes=attributes, log_ids=(entry_id,) if entry_id else (), dead_letter=True)
 
 
-def batch_messages(logs: Iterable[Mapping[str, Any]], max_count: int, max_bytes: int = MAX_BODY_BYTES) -> list[Message]:
-    """Split logs, in order, into messages of at most ``max_count`` logs and ``max_bytes`` of body."""
+def batch_messages(
+    logs: Sequence[Mapping[str, Any]],
+    max_count: int,
+    max_bytes: int = MAX_BODY_BYTES,
+    texts: Sequence[str] | None = None,
+) -> list[Message]:
+    """Split logs, in order, into messages of at most ``max_count`` logs and ``max_bytes`` of body.
+
+    ``texts``, when given, is each log's JSON as Auth0 sent it, used as it is instead of encoding it again.
+    """
     messages: list[Message] = []
     encoded: list[str] = []
     batch: list[Mapping[str, Any]] = []
@@ -130,8 +145,8 @@ def batch_messages(logs: Iterable[Mapping[str, Any]], max_count: int, max_bytes:
             messages.append(logs_message(encoded, batch))
         encoded, batch, size = [], [], 2
 
-    for entry in logs:
-        text = dumps(entry)
+    for index, entry in enumerate(logs):
+        text = texts[index] if texts is not None else dumps(entry)
         length = len(text.encode()) + 1  # and its comma
         if length + 2 > max_bytes:
             flush()
