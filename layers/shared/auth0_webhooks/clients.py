@@ -8,6 +8,7 @@ boto3 elsewhere gets a new client.
 from __future__ import annotations
 
 import os
+import urllib.request
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +47,16 @@ def dynamodb() -> DynamoDBClient:
 
 @cache
 def http_session(pool_size: int = 10) -> requests.Session:
-    """One pooled session per pool size, reused across invocations (keep-alive connections)."""
+    """One pooled session per pool size, reused across invocations (keep-alive connections).
+
+    requests reads proxy, CA-bundle and .netrc settings from the environment on every request,
+    scanning all of ``os.environ`` each time. With no proxy configured, read the CA bundle
+    once here instead and turn that off: it is a third of the CPU of a webhook POST.
+    """
     session = requests.Session()
+    if not urllib.request.getproxies():
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
