@@ -10,7 +10,9 @@ waits for the rate limit and retries never go past it.
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -85,6 +87,7 @@ class Page:
     """One reply's log entries, in the order Auth0 gave them, and what it took to get them."""
 
     logs: list[Any]
+    texts: list[str] | None = None  # each entry's exact JSON text, when the reply was a bare array
     requests: int = 0
     rate_limit_waits: int = 0
     waited_seconds: float = 0.0
@@ -181,9 +184,9 @@ class Auth0LogSource:
                 self.rate = RateLimit.from_headers(reply.headers)
                 status = reply.status_code
                 if status == 200:
-                    logs = _entries(reply)
-                    if logs is not None:
-                        page.logs = logs
+                    entries = _entries(reply)
+                    if entries is not None:
+                        page.logs, page.texts = entries
                         return page
                     problem = "a reply that is not a JSON list of logs"
                 elif status == 429:
@@ -220,15 +223,64 @@ class Auth0LogSource:
         self._sleep(wait)
 
 
-def _entries(reply: requests.Response) -> list[Any] | None:
-    """The log list of a reply: a bare array, or the ``logs`` of a search reply with totals."""
+def _entries(reply: requests.Response) -> tuple[list[Any], list[str] | None] | None:
+    """The logs of a reply: a bare array (with each entry's text), or the ``logs`` of a search reply."""
+    text = reply.content.decode(reply.encoding or "utf-8", errors="replace")
+    split = split_array(text)
+    if split is not None:
+        return split
     try:
-        body = reply.json()
+        body = json.loads(text)
     except ValueError:
         return None
-    if isinstance(body, dict):
-        body = body.get("logs")
-    return body if isinstance(body, list) else None
+    logs = body.get("logs") if isinstance(body, dict) else None
+    return (logs, None) if isinstance(logs, list) else None
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, position: int) -> int:
+    """The position of the first character at or after ``position`` that is not JSON whitespace."""
+    match = _WHITESPACE.match(text, position)
+    return match.end() if match else position
+
+
+_DECODER = json.JSONDecoder()
+
+
+def split_array(text: str) -> tuple[list[Any], list[str]] | None:
+    """The entries of a JSON array and the exact text of each; ``None`` if ``text`` is not an array.
+
+    Keeping each log's own text lets the poller queue it without encoding it again.
+
+    >>> split_array(' [{"log_id": "1"}, {"log_id":"2"} ] ')
+    ([{'log_id': '1'}, {'log_id': '2'}], ['{"log_id": "1"}', '{"log_id":"2"}'])
+    >>> split_array("[]"), split_array('{"logs": []}'), split_array("[1,")
+    (([], []), None, None)
+    """
+    position = _skip(text, 0)
+    if not text.startswith("[", position):
+        return None
+    values: list[Any] = []
+    texts: list[str] = []
+    position = _skip(text, position + 1)
+    if not text.startswith("]", position):
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(text, position)
+            except ValueError:
+                return None
+            values.append(value)
+            texts.append(text[position:end])
+            position = _skip(text, end)
+            if text.startswith(",", position):
+                position = _skip(text, position + 1)
+            elif text.startswith("]", position):
+                break
+            else:
+                return None
+    return (values, texts) if _skip(text, position + 1) == len(text) else None
 
 
 def _error_message(reply: requests.Response) -> str:

@@ -131,7 +131,7 @@ class Poller:
             result.add_page(page)
             if not page.logs:
                 break
-            cursor = self._enqueue(page.logs, cursor, result)
+            cursor = self._enqueue(page, cursor, result)
             if cursor is None:
                 break  # lost the race to another poller
             last_log_time = max(filter(None, map(log_time, page.logs)), default=last_log_time)
@@ -143,14 +143,26 @@ class Poller:
         self.store.record_success()
         return result
 
-    def _enqueue(self, entries: list[Any], cursor: str | None, result: RunResult) -> str | None:
+    def _enqueue(self, page: Page, cursor: str | None, result: RunResult) -> str | None:
         """Queue one page's kept logs, then move the checkpoint past the whole page."""
-        ids = [entry_id for entry_id in map(log_id, entries) if entry_id]
+        ids: list[str] = []
+        malformed: list[Message] = []
+        kept: list[dict[str, Any]] = []
+        kept_texts: list[str] = []
+        for index, entry in enumerate(page.logs):
+            entry_id = log_id(entry)
+            if entry_id is None:
+                malformed.append(dead_letter_message(entry, "malformed log: no log_id or _id"))
+                continue
+            ids.append(entry_id)
+            if self.keep(entry):
+                kept.append(entry)
+                kept_texts.append(page.texts[index] if page.texts is not None else "")
         if not ids:
-            raise Auth0Error(f"a page of {len(entries)} entries without a log_id or _id: the checkpoint cannot move")
-        malformed = [dead_letter_message(e, "malformed log: no log_id or _id") for e in entries if log_id(e) is None]
-        kept = [entry for entry in entries if log_id(entry) is not None and self.keep(entry)]
-        messages = malformed + batch_messages(kept, self.batch_size)
+            raise Auth0Error(f"a page of {len(page.logs)} entries without a log_id or _id: the checkpoint cannot move")
+        messages = malformed + batch_messages(
+            kept, self.batch_size, texts=kept_texts if page.texts is not None else None
+        )
         try:
             self.queue.send(messages)
         except QueueError as error:
