@@ -2,17 +2,17 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shared/requirements.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shared/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 CODE   := layers/shared functions devkit tests
 TOOLS  := $(VENV)/tools/.installed-$(shell cksum < requirements-tools.txt | cut -d' ' -f1)
 
-.PHONY: setup test lint lint-template unit integration format demo bench clean
+.PHONY: setup test lint lint-template unit integration format demo bench clean lock
 
 setup: $(STAMP)
 
-$(STAMP): requirements-dev.txt layers/shared/requirements.txt
+$(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	# the shared layer and the dev kit are importable by their package names, as in Lambda
 	$(BIN)/python -c 'import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "auth0_webhooks_dev.pth").write_text("$(CURDIR)/layers/shared\n$(CURDIR)\n")'
 	rm -f $(VENV)/.installed-* && touch $@
@@ -58,6 +58,14 @@ format: setup
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache
+
+# constraints.txt: resolve requirements-dev.txt afresh and pin everything it pulls in
+# (then copy the runtime packages' new versions into layers/shared/requirements.txt; a test checks they agree)
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-lock
 
 # operations: `make redrive ARGS="--stack auth0-webhooks --types f --dry-run"`, `make doctor ARGS=--slack-test`
 .PHONY: redrive doctor
