@@ -12,9 +12,12 @@ import pytest
 
 from devkit.aws import MotoServer, Stack, create_stack
 from devkit.lambda_context import LambdaContext
+from devkit.receivers import SlackReceiver, WebhookReceiver
 from devkit.tenant import LocalTenant
 
 ROOT = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's example
+AUTHORIZATION = "Bearer s3cr3t-token-value"
 # as the deployed template sets them, before any handler module is imported
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "auth0-webhooks-test")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Auth0WebhooksTest")
@@ -42,6 +45,19 @@ def stack(moto: MotoServer) -> Stack:
 @pytest.fixture
 def tenant() -> Iterator[LocalTenant]:
     with LocalTenant() as server:
+        yield server
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    """A receiver that checks our signature and Authorization header."""
+    with WebhookReceiver(secret=SIGNING_SECRET, authorization=AUTHORIZATION) as server:
+        yield server
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackReceiver]:
+    with SlackReceiver() as server:
         yield server
 
 

@@ -14,24 +14,9 @@ from devkit.event_source import SqsEventSource, lambda_record
 from devkit.lambda_context import LambdaContext
 from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy, sqs_action
-from devkit.receivers import SlackReceiver, WebhookReceiver
 from functions.deliverer.app import lambda_handler
-from tests.conftest import ids_of, queued_ids, set_environ
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-AUTHORIZATION = "Bearer s3cr3t-token-value"
-
-
-@pytest.fixture
-def webhook():
-    with WebhookReceiver(secret=SECRET, authorization=AUTHORIZATION) as server:
-        yield server
-
-
-@pytest.fixture
-def slack():
-    with SlackReceiver() as server:
-        yield server
+from tests.conftest import AUTHORIZATION, ids_of, queued_ids, set_environ
+from tests.conftest import SIGNING_SECRET as SECRET
 
 
 @pytest.fixture

@@ -15,24 +15,11 @@ from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy
 from devkit.receivers import SlackReceiver, WebhookReceiver
 from devkit.tenant import LocalTenant
-from tests.conftest import ROOT
+from tests.conftest import AUTHORIZATION, ROOT
+from tests.conftest import SIGNING_SECRET as SECRET
 
 CLIENT_SECRET = "local-secret-do-not-log"
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-AUTHORIZATION = "Bearer doctor-s3cr3t-token"
 SECRETS = (CLIENT_SECRET, SECRET, AUTHORIZATION, "slack-secret-part", "url-secret", "do-not-log", "s3cr3t")
-
-
-@pytest.fixture
-def webhook():
-    with WebhookReceiver(secret=SECRET, authorization=AUTHORIZATION) as server:
-        yield server
-
-
-@pytest.fixture
-def slack():
-    with SlackReceiver() as server:
-        yield server
 
 
 def auth0_config(tenant: LocalTenant) -> dict[str, str]:
