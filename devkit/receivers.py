@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,11 +94,6 @@ class WebhookReceiver(LocalServer):
         with self.lock:
             return sorted(i for d in self.deliveries if 200 <= d.status < 300 for i in d.log_ids)
 
-    def requests_for(self, log_ids: Iterable[str]) -> list[Delivery]:
-        wanted = set(log_ids)
-        with self.lock:
-            return [d for d in self.deliveries if wanted & set(d.log_ids)]
-
 
 class SlackReceiver(LocalServer):
     """An incoming-webhook endpoint: answers ``ok`` and keeps each payload."""
@@ -128,3 +122,8 @@ def _log_ids(body: bytes) -> list[str]:
         return []
     entries = value if isinstance(value, list) else [value]
     return [str(e.get("log_id") or e.get("_id")) for e in entries if isinstance(e, dict)]
+
+
+def payload_fields(payload: dict[str, Any]) -> dict[str, str]:
+    """The fields of a Slack payload's attachment, by title."""
+    return {f["title"]: f["value"] for f in payload["attachments"][0]["fields"]}

@@ -112,12 +112,6 @@ class LocalTenant(LocalServer):
                 self._keys.insert(at, key)
                 self._logs.insert(at, entry)
 
-    def forget_before(self, key: str) -> None:
-        """Retention: drop the logs sorted before ``key``."""
-        with self.lock:
-            at = bisect.bisect_left(self._keys, key)
-            del self._keys[:at], self._logs[:at]
-
     @property
     def logs(self) -> list[Any]:
         with self.lock:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from auth0_webhooks.alerts import GREEN, RED, payload_fields
+from auth0_webhooks.alerts import GREEN, RED
 
 from devkit.lambda_context import LambdaContext
-from devkit.receivers import SlackReceiver
+from devkit.receivers import SlackReceiver, payload_fields
 from functions.alerter.app import lambda_handler
 from tests.conftest import load_event
 from tests.integration.conftest import use_environ

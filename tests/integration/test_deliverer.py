@@ -14,6 +14,7 @@ from devkit.event_source import SqsEventSource, lambda_record
 from devkit.lambda_context import LambdaContext
 from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy, sqs_action
+from devkit.receivers import payload_fields
 from functions.deliverer.app import lambda_handler
 from tests.conftest import AUTHORIZATION, ids_of, queued_ids, set_environ
 from tests.conftest import SIGNING_SECRET as SECRET
@@ -280,7 +281,7 @@ def test_slack_alerts_never_show_a_secret(deliverer_env, stack, webhook, slack, 
     text = json.dumps(payload)
     for secret in ("url-password", "url-secret", "s3cr3t-token-value", SECRET, "slack-secret-part", "/in"):
         assert secret not in text
-    fields = {f["title"]: f["value"] for f in payload["attachments"][0]["fields"]}
+    fields = payload_fields(payload)
     assert fields["Endpoint"] == f"http://127.0.0.1:{webhook.port}/…"
     assert fields["Status"] == "400"
     assert fields["Logs"].startswith("2: ")
@@ -315,7 +316,7 @@ def test_a_success_summary_when_asked(deliverer_env, stack, webhook, slack, monk
     source(stack).drain(lambda_handler)
 
     [payload] = slack.payloads
-    fields = {f["title"]: f["value"] for f in payload["attachments"][0]["fields"]}
+    fields = payload_fields(payload)
     assert fields == {"Logs delivered": "7", "Last log": logs[-1]["log_id"]}
 
 

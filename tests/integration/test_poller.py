@@ -13,6 +13,7 @@ from auth0_webhooks.errors import Auth0Error, QueueError
 
 from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy, sqs_action
+from devkit.receivers import SlackReceiver, payload_fields
 from devkit.tenant import LocalTenant, TokenBucket
 from functions.poller.app import lambda_handler
 from tests.conftest import checkpoint_of, context, ids_of, load_event, queued_ids
@@ -361,8 +362,6 @@ def test_an_expired_token_is_fetched_again(poller_env, tenant, stack):
 
 
 def test_a_failed_run_tells_slack_without_secrets(poller_env, tenant, stack, monkeypatch):
-    from devkit.receivers import SlackReceiver
-
     with SlackReceiver() as slack:
         monkeypatch.setenv("SLACK_INCOMING_WEBHOOK_URL", f"{slack.url}/services/T0/B0/poller-slack-secret")
         monkeypatch.setenv("AUTH0_CLIENT_SECRET", "wrong-client-secret")
@@ -373,7 +372,7 @@ def test_a_failed_run_tells_slack_without_secrets(poller_env, tenant, stack, mon
 
         [payload] = slack.payloads
         assert slack.titles() == ["Poller run failed"]
-        fields = {f["title"]: f["value"] for f in payload["attachments"][0]["fields"]}
+        fields = payload_fields(payload)
         assert "401" in fields["Error"] and fields["Checkpoint"] == "none yet"
         text = json.dumps(payload)
         assert "wrong-client-secret" not in text and "poller-slack-secret" not in text

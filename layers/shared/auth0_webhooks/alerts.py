@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -177,9 +176,3 @@ def describe(error: BaseException) -> str:
     if isinstance(error, requests.RequestException):  # its text holds the full URL
         return type(error).__name__
     return redact(f"{type(error).__name__}: {error}"[:500])
-
-
-def payload_fields(payload: dict[str, Any]) -> dict[str, str]:
-    """The fields of a Slack payload as a dict (what tests and the demo read back)."""
-    attachment = payload["attachments"][0]
-    return {f["title"]: f["value"] for f in attachment["fields"]}

@@ -54,7 +54,11 @@ def log_time(entry: Any) -> float | None:
     >>> log_time({"date": "2025-03-10T14:22:06.981Z"})
     1741616526.981
     """
-    date = entry.get("date") if isinstance(entry, dict) else None
+    return parse_date(entry.get("date") if isinstance(entry, dict) else None)
+
+
+def parse_date(date: Any) -> float | None:
+    """An ISO-8601 date (Auth0's ``…Z`` form included) as UNIX seconds; ``None`` if it is not one."""
     if not isinstance(date, str):
         return None
     try:

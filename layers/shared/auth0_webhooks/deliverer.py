@@ -37,7 +37,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from . import clients
 from .alerts import SlackAlerts, slack_for
-from .auth0_source import log_id, log_time
+from .auth0_source import log_id, log_time, parse_date
 from .delivery import Backoff, Outcome, WebhookClient
 from .queue import CONTENT_DEAD_LETTER, CONTENT_LOGS, LogQueue, Message, dead_letter_message, dumps, logs_message
 from .settings import DelivererSettings
@@ -225,7 +225,7 @@ class Deliverer:
             self._delivered(len(delivered), max(_ids(delivered)), min(times) if times else None)
 
     def _count_declared(self, declared: Declared) -> None:
-        self._delivered(declared.count, declared.last_log_id, log_time({"date": declared.oldest_log_date}))
+        self._delivered(declared.count, declared.last_log_id, parse_date(declared.oldest_log_date))
 
     def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:
         self.stats.delivered += count

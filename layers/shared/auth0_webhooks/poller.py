@@ -172,15 +172,15 @@ class Poller:
         result.messages += len(messages)
         result.dead_lettered += sum(1 for m in messages if m.dead_letter)
         result.enqueued += sum(len(m.log_ids) for m in messages if not m.dead_letter)
-        newest = max(ids)
+        newest, newest_date = max(ids), _newest_date(kept)
         try:
-            self.store.advance(cursor, newest, _newest_date(kept))
+            self.store.advance(cursor, newest, newest_date)
         except CheckpointConflict:
             logger.warning("another poller moved the checkpoint: ending this run", extra={"was": cursor})
             result.stopped = "lost-race"
             return None
         result.checkpoint = newest
-        result.newest_log_date = _newest_date(kept) or result.newest_log_date
+        result.newest_log_date = newest_date or result.newest_log_date
         return newest
 
     def _advance_after_failure(self, accepted: list[Message], cursor: str | None) -> None:

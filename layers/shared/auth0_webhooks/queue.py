@@ -19,7 +19,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -161,13 +161,6 @@ def batch_messages(
     return messages
 
 
-@dataclass
-class SendReport:
-    requests: int = 0
-    retries: int = 0
-    sent: list[Message] = field(default_factory=list)
-
-
 class LogQueue:
     """Sends messages in order to the main queue or the dead-letter queue."""
 
@@ -181,27 +174,23 @@ class LogQueue:
         self.client, self.queue_url, self.dead_letter_queue_url = client, queue_url, dead_letter_queue_url
         self._sleep = sleep
 
-    def send(self, messages: Sequence[Message], report: SendReport | None = None) -> SendReport:
+    def send(self, messages: Sequence[Message]) -> None:
         """Send every message, in order, or raise QueueError naming how many were accepted."""
-        report = report or SendReport()
         accepted = 0
         for group in _requests(messages):
-            failure = self._send_group(group, report)
+            failure = self._send_group(group)
             if failure is not None:
                 index, problem = failure
                 queue = "dead-letter queue" if group[0].dead_letter else "queue"
                 raise QueueError(f"SQS {queue} did not accept a message: {problem}", accepted + index)
             accepted += len(group)
-            report.sent.extend(group)
-        return report
 
-    def _send_group(self, group: list[Message], report: SendReport) -> tuple[int, str] | None:
+    def _send_group(self, group: list[Message]) -> tuple[int, str] | None:
         """Send one request's worth, retrying what failed; on failure, the first index not sent."""
         url = self.dead_letter_queue_url if group[0].dead_letter else self.queue_url
         pending = {str(index): message for index, message in enumerate(group)}
         problem = ""
         for delay in (*SEND_RETRY_DELAYS, None):
-            report.requests += 1
             try:
                 reply = self.client.send_message_batch(
                     QueueUrl=url,
@@ -228,7 +217,6 @@ class LogQueue:
                     break  # SQS will never take these as they are
             if delay is None:
                 break
-            report.retries += 1
             self._sleep(delay * random.uniform(0.5, 1.0))
         return min(int(key) for key in pending), problem
 
