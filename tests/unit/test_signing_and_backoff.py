@@ -2,7 +2,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from auth0_webhooks.delivery import Backoff, Outcome, retry_after
+from auth0_webhooks.webhook import Backoff, Outcome, retry_after
 from auth0_webhooks.signing import WebhookSigner
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 

@@ -40,7 +40,7 @@ import requests
 
 from .alerts import SLACK_TIMEOUT, USERNAME, host_of, redact
 from .auth0_source import Auth0LogSource
-from .delivery import Outcome, WebhookClient
+from .webhook import Outcome, WebhookClient
 from .errors import Auth0Error, ConfigError, RateLimited
 from .settings import Auth0Settings, DelivererSettings, Env, Secret, SlackSettings
 from .signing import WebhookSigner
