@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import requests
@@ -31,40 +30,6 @@ TOKEN_LEEWAY_SECONDS = 60.0  # fetch a new token this long before the old one ex
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 TOKEN_TIMEOUT = 5.0
 RESET_MARGIN_SECONDS = 0.05  # wait this much past x-ratelimit-reset
-
-
-def log_id(entry: Any) -> str | None:
-    """The id of a log entry: ``log_id``, or the legacy ``_id``; ``None`` if it has neither.
-
-    >>> log_id({"log_id": "900123"}), log_id({"_id": "900456"}), log_id({"type": "s"})
-    ('900123', '900456', None)
-    """
-    if not isinstance(entry, dict):
-        return None
-    for key in ("log_id", "_id"):
-        value = entry.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def log_time(entry: Any) -> float | None:
-    """A log's ``date`` as UNIX seconds; ``None`` if it has no readable date.
-
-    >>> log_time({"date": "2025-03-10T14:22:06.981Z"})
-    1741616526.981
-    """
-    return parse_date(entry.get("date") if isinstance(entry, dict) else None)
-
-
-def parse_date(date: Any) -> float | None:
-    """An ISO-8601 date (Auth0's ``…Z`` form included) as UNIX seconds; ``None`` if it is not one."""
-    if not isinstance(date, str):
-        return None
-    try:
-        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)

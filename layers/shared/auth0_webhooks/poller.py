@@ -19,7 +19,8 @@ from aws_lambda_powertools import Logger
 
 from . import clients
 from .alerts import describe, slack_for
-from .auth0_source import Auth0LogSource, Page, log_id, log_time
+from .auth0_source import Auth0LogSource, Page
+from .log_entry import log_id, log_time
 from .checkpoint import CheckpointStore
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter

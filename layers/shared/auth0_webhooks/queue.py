@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .auth0_source import log_id
+from .log_entry import log_id, log_type
 from .errors import QueueError
 from .signing import batch_id
 
@@ -88,7 +88,7 @@ def logs_message(encoded: Sequence[str], logs: Sequence[Mapping[str, Any]]) -> M
     ``log_count`` and ``oldest_log_date`` it lets the deliverer POST the body without parsing it.
     """
     ids = tuple(log_id(entry) or "" for entry in logs)
-    types = ",".join(sorted({str(entry.get("type", "")) for entry in logs}))
+    types = ",".join(sorted({log_type(entry) for entry in logs}))
     dates = [date for date in (entry.get("date") for entry in logs) if isinstance(date, str)]
     attributes = {
         "content": CONTENT_LOGS,
