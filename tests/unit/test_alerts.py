@@ -1,4 +1,5 @@
-from auth0_webhooks.alerts import SlackAlerts, SlackBudget, redact
+from auth0_webhooks.alerts import SlackAlerts, SlackBudget
+from auth0_webhooks.redaction import redact
 from auth0_webhooks.settings import Secret
 
 

@@ -3,26 +3,23 @@
 Slack being down never breaks delivery: a failed post is logged (without the URL) and
 dropped. A token bucket per container keeps an outage from producing thousands of
 messages; what it held back is counted in the next message that goes out. Every text goes
-through :func:`redact` with the secrets of the run, and endpoints are shown by host only.
-
->>> redact("sent Bearer abc123 to https://user:pw@hooks.example.com/x?key=1", ["Bearer abc123"])
-'sent **** to https://hooks.example.com/…'
+through :func:`~auth0_webhooks.redaction.redact` with the secrets of the run, and endpoints
+are shown by host only.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from urllib.parse import urlsplit
 
 import requests
 from aws_lambda_powertools import Logger
 
 from . import clients
+from .redaction import host_of, redact
 from .settings import Secret
 
 logger = Logger(child=True)
@@ -31,7 +28,6 @@ USERNAME = "auth0-webhooks"
 RED, GREEN, AMBER = "#d13f42", "#7cd197", "#f2c744"
 SLACK_TIMEOUT = 5.0
 MAX_IDS_SHOWN = 10
-_URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
 @dataclass(frozen=True)
@@ -40,21 +36,6 @@ class SlackBudget:
 
     burst: int = 5
     refill_seconds: float = 60.0
-
-
-def host_of(url: str) -> str:
-    """``https://host/…`` with no credentials, path or query: what an alert may show of a URL."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}/…"
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask known secret values, and cut every URL down to its scheme and host."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "****")
-    return _URL.sub(lambda match: host_of(match.group(0)), text)
 
 
 @dataclass
@@ -169,10 +150,3 @@ def _ids(log_ids: Sequence[str]) -> str:
 def slack_for(url: Secret | None, send_success: bool, secrets: tuple[str, ...] = ()) -> SlackAlerts:
     """The container's notifier for this URL, so its rate limit holds across invocations."""
     return SlackAlerts(url, send_success, secrets)
-
-
-def describe(error: BaseException) -> str:
-    """A one-line description of an error that is safe to show (URLs cut to their host)."""
-    if isinstance(error, requests.RequestException):  # its text holds the full URL
-        return type(error).__name__
-    return redact(f"{type(error).__name__}: {error}"[:500])

@@ -38,7 +38,8 @@ from typing import TextIO
 
 import requests
 
-from .alerts import SLACK_TIMEOUT, USERNAME, host_of, redact
+from .alerts import SLACK_TIMEOUT, USERNAME
+from .redaction import host_of, redact
 from .auth0_source import Auth0LogSource
 from .webhook import Outcome, WebhookClient
 from .errors import Auth0Error, ConfigError, RateLimited

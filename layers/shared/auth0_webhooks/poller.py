@@ -18,9 +18,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from . import clients
-from .alerts import describe, slack_for
+from .alerts import slack_for
 from .auth0_source import Auth0LogSource, Page
 from .log_entry import log_id, log_time
+from .redaction import describe
 from .checkpoint import CheckpointStore
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from .alerts import redact
+from .redaction import redact
 from .log_entry import log_id
 from .errors import Auth0WebhooksError
 from .queue import Message, dumps, logs_message

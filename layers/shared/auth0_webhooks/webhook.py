@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 import requests
 
 from . import __version__
-from .alerts import host_of
+from .redaction import host_of
 from .signing import WebhookSigner
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
