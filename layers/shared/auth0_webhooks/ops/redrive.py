@@ -42,10 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from .redaction import redact
-from .log_entry import log_id
-from .errors import Auth0WebhooksError
-from .queue import Message, dumps, logs_message
+from ..redaction import redact
+from ..log_entry import log_id
+from ..errors import Auth0WebhooksError
+from ..queue import Message, dumps, logs_message
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -403,7 +403,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import boto3
 
-    from .clients import AWS_CONFIG
+    from ..clients import AWS_CONFIG
 
     args = _parser().parse_args(argv)
     try:

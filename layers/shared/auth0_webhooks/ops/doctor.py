@@ -38,13 +38,13 @@ from typing import TextIO
 
 import requests
 
-from .alerts import SLACK_TIMEOUT, USERNAME
-from .redaction import host_of, redact
-from .auth0_source import Auth0LogSource
-from .webhook import Outcome, WebhookClient
-from .errors import Auth0Error, ConfigError, RateLimited
-from .settings import Auth0Settings, DelivererSettings, Env, Secret, SlackSettings
-from .signing import WebhookSigner
+from ..alerts import SLACK_TIMEOUT, USERNAME
+from ..redaction import host_of, redact
+from ..auth0_source import Auth0LogSource
+from ..webhook import Outcome, WebhookClient
+from ..errors import Auth0Error, ConfigError, RateLimited
+from ..settings import Auth0Settings, DelivererSettings, Env, Secret, SlackSettings
+from ..signing import WebhookSigner
 
 AUTH0_SECONDS = 20.0  # the Auth0 check's budget, retries included
 SLACK_TEST_TEXT = "auth0-webhooks doctor: test message"
