@@ -8,7 +8,7 @@ TOOLS  := $(VENV)/tools/.installed-$(shell cksum < requirements-tools.txt | cut 
 
 .PHONY: setup test lint lint-template unit integration format demo bench clean lock
 
-setup: $(STAMP)
+setup: $(STAMP) $(BIN)/auth0-webhooks
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints.txt
 	# the shared layer and the dev kit are importable by their package names, as in Lambda
 	$(BIN)/python -c 'import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "auth0_webhooks_dev.pth").write_text("$(CURDIR)/layers/shared\n$(CURDIR)\n")'
 	rm -f $(VENV)/.installed-* && touch $@
+
+# the operator tools' one command, `auth0-webhooks <command>` (auth0_webhooks/ops/cli.py); not in the layer
+$(BIN)/auth0-webhooks: $(STAMP)
+	printf '#!$(CURDIR)/$(BIN)/python\nimport sys\nfrom auth0_webhooks.ops.cli import main\nsys.exit(main())\n' > $@
+	chmod +x $@
 
 lint: setup
 	$(BIN)/ruff check $(CODE)
@@ -67,10 +72,11 @@ lock:
 	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .venv-lock
 
-# operations: `make redrive ARGS="--stack auth0-webhooks --types f --dry-run"`, `make doctor ARGS=--slack-test`
+# operations, shortcuts for `auth0-webhooks <command>`:
+# `make redrive ARGS="--stack auth0-webhooks --types f --dry-run"`, `make doctor ARGS=--slack-test`
 .PHONY: redrive doctor
 redrive: setup
-	$(BIN)/python -m auth0_webhooks.redrive $(ARGS)
+	$(BIN)/auth0-webhooks redrive $(ARGS)
 
 doctor: setup
-	$(BIN)/python -m auth0_webhooks.doctor $(ARGS)
+	$(BIN)/auth0-webhooks doctor $(ARGS)

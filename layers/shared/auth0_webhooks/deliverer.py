@@ -38,10 +38,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from . import clients
 from .alerts import SlackAlerts, slack_for
 from .log_entry import log_id, log_time, parse_date
-from .webhook import Backoff, Outcome, WebhookClient
 from .queue import CONTENT_DEAD_LETTER, CONTENT_LOGS, LogQueue, Message, dead_letter_message, dumps, logs_message
 from .settings import DelivererSettings
 from .signing import WebhookSigner, batch_id
+from .webhook import Backoff, Outcome, WebhookClient
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

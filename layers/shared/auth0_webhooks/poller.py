@@ -20,12 +20,12 @@ from aws_lambda_powertools import Logger
 from . import clients
 from .alerts import slack_for
 from .auth0_source import Auth0LogSource, Page
-from .log_entry import log_id, log_time
-from .redaction import describe
 from .checkpoint import CheckpointStore
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
+from .log_entry import log_id, log_time
 from .queue import LogQueue, Message, batch_messages, dead_letter_message
+from .redaction import describe
 from .settings import Auth0Settings, PollerSettings
 
 logger = Logger(child=True)

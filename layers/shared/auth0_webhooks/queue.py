@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .log_entry import log_id, log_type
 from .errors import QueueError
+from .log_entry import log_id, log_type
 from .signing import batch_id
 
 if TYPE_CHECKING:

@@ -29,12 +29,8 @@ cannot choose messages, and moto lacks it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
-import re
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from ..redaction import redact
-from ..log_entry import log_id
 from ..errors import Auth0WebhooksError
+from ..log_entry import log_id
 from ..queue import Message, dumps, logs_message
+from ..redaction import redact
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -55,7 +51,6 @@ MAX_VISIBILITY_SECONDS = 43_200  # SQS: 12 hours
 MIN_VISIBILITY_SECONDS = 60
 NO_REASON = "no reason attribute (moved by the queue's redrive policy)"
 STACK_OUTPUTS = ("QueueUrl", "DeadLetterQueueUrl")
-_REGION_IN_URL = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 
 class RedriveError(Auth0WebhooksError):
@@ -322,7 +317,7 @@ def _ids(logs: Iterable[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(log_id(e) or "" for e in logs)
 
 
-# -- the command ---------------------------------------------------------------------
+# -- AWS errors and stack outputs, in an operator's words ------------------------------
 
 
 def plain_error(error: Exception) -> str:
@@ -358,82 +353,3 @@ def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
     if missing:
         raise RedriveError(f"stack {stack} has no output {missing[0]}: is it an auth0-webhooks stack?")
     return outputs["QueueUrl"], outputs["DeadLetterQueueUrl"]
-
-
-def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
-        return value
-
-    return parse
-
-
-def _types(text: str) -> frozenset[str]:
-    types = frozenset(t.strip() for t in text.split(",") if t.strip())
-    if not types or any(not re.fullmatch(r"[a-z0-9_]+", t) for t in types):
-        raise argparse.ArgumentTypeError(f"must be comma-separated log type codes such as s,f; got {text!r}")
-    return types
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m auth0_webhooks.redrive",
-        description="Move dead-lettered logs back to the main queue, paced, and report what moved.",
-    )
-    parser.add_argument("--stack", help="a deployed stack's name: the queue URLs come from its outputs")
-    parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
-    parser.add_argument(
-        "--dead-letter-queue-url",
-        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
-        help="default: $DEAD_LETTER_QUEUE_URL",
-    )
-    parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
-    parser.add_argument("--max-messages", type=_positive(int), help="move at most this many messages")
-    parser.add_argument("--rate", type=_positive(float), default=DEFAULT_RATE, help="messages per second (5)")
-    parser.add_argument("--dry-run", action="store_true", help="report what would move, move nothing")
-    parser.add_argument("--region", help="AWS region (default: from the queue URL or the AWS configuration)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    import boto3
-
-    from ..clients import AWS_CONFIG
-
-    args = _parser().parse_args(argv)
-    try:
-        if args.stack:
-            cloudformation = boto3.client("cloudformation", region_name=args.region, config=AWS_CONFIG)
-            queue_url, dead_letter_queue_url = stack_queues(cloudformation, args.stack)
-        elif args.queue_url and args.dead_letter_queue_url:
-            queue_url, dead_letter_queue_url = args.queue_url, args.dead_letter_queue_url
-        else:
-            _parser().error("give --stack, or --queue-url and --dead-letter-queue-url")
-        match = _REGION_IN_URL.match(dead_letter_queue_url)
-        region = args.region or (match.group(1) if match else None)
-        sqs = boto3.client("sqs", region_name=region, config=AWS_CONFIG)
-        options = RedriveOptions(
-            queue_url, dead_letter_queue_url, args.types, args.max_messages, args.rate, args.dry_run
-        )
-        report = Redriver(sqs, options).run()
-    except RedriveError as error:
-        print(f"redrive: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"redrive: {plain_error(error)}", file=sys.stderr)
-        return 1
-    if report.moved or report.skipped or report.not_matching or not report.error:
-        print(report.summary())
-    if report.error:
-        print(f"redrive: stopped: {report.error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
