@@ -37,8 +37,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from . import clients
 from .alerts import SlackAlerts, slack_for
+from .dead_letters import CONTENT_DEAD_LETTER, dead_letter_message
 from .log_entry import log_id, log_time, parse_date
-from .queue import CONTENT_DEAD_LETTER, CONTENT_LOGS, LogQueue, Message, dead_letter_message, dumps, logs_message
+from .messages import CONTENT_LOGS, Message, dumps, logs_message
+from .queue import LogQueue
 from .settings import DelivererSettings
 from .signing import WebhookSigner, batch_id
 from .webhook import Backoff, Outcome, WebhookClient

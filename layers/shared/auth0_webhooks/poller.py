@@ -21,10 +21,12 @@ from . import clients
 from .alerts import slack_for
 from .auth0_source import Auth0LogSource, Page
 from .checkpoint import CheckpointStore
+from .dead_letters import dead_letter_message
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
 from .log_entry import log_id, log_time
-from .queue import LogQueue, Message, batch_messages, dead_letter_message
+from .messages import Message
+from .queue import LogQueue, batch_messages
 from .redaction import describe
 from .settings import Auth0Settings, PollerSettings
 

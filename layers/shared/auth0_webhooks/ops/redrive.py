@@ -33,14 +33,15 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from ..dead_letters import remainder_message, replay_message
 from ..errors import Auth0WebhooksError
 from ..log_entry import log_id
-from ..queue import Message, dumps, logs_message
+from ..messages import Message
 from ..redaction import redact
 
 if TYPE_CHECKING:
@@ -152,24 +153,6 @@ def split(
     if not log_types:
         return list(logs), []
     return [e for e in logs if e.get("type") in log_types], [e for e in logs if e.get("type") not in log_types]
-
-
-def replay_message(logs: Sequence[dict[str, Any]], attributes: Mapping[str, str], source_id: str) -> Message:
-    """A fresh main-queue message for these logs, remembering why they were dead-lettered."""
-    message = logs_message([dumps(e) for e in logs], logs)
-    extra = {"redriven_from": source_id}
-    if "reason" in attributes:
-        extra["previous_reason"] = attributes["reason"][:1000]
-    if "status" in attributes:
-        extra["previous_status"] = attributes["status"]
-    return replace(message, attributes={**message.attributes, **extra})
-
-
-def remainder_message(logs: Sequence[dict[str, Any]], attributes: Mapping[str, str]) -> Message:
-    """The logs that stay, back in the dead-letter queue with the original message's attributes."""
-    fresh = logs_message([dumps(e) for e in logs], logs)
-    counts = {k: v for k, v in fresh.attributes.items() if k != "content"}
-    return replace(fresh, attributes={**attributes, **counts}, dead_letter=True)
 
 
 @dataclass
