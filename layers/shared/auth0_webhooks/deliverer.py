@@ -37,7 +37,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from . import clients
 from .alerts import SlackAlerts, slack_for
-from .dead_letters import CONTENT_DEAD_LETTER, dead_letter_message
+from .dead_letters import ATTEMPTS, CONTENT, dead_letter_batch, dead_letter_body, dead_letter_message
 from .log_entry import log_id, log_time, parse_date
 from .messages import CONTENT_LOGS, Message, dumps, logs_message
 from .queue import LogQueue
@@ -52,7 +52,6 @@ logger = Logger(child=True)
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds cap, for logs queued again in single mode
 DEFAULT_BACKOFF = Backoff()
-ATTEMPTS_ATTRIBUTE = "attempts"  # attempts made before this message was (re)queued
 
 
 class RetryLater(Exception):
@@ -185,7 +184,7 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(self._hide, record, delay)
             raise RetryLater(f"attempt {attempt} failed: {last.error}; next in about {delay}s")
-        again = _message(entries, {ATTEMPTS_ATTRIBUTE: str(attempt)}, delay=min(delay, MAX_DELAY_SECONDS))
+        again = _requeued(entries, attempt, delay=min(delay, MAX_DELAY_SECONDS))
         await asyncio.to_thread(self.queue.send, [again])
 
     def _hide(self, record: SQSRecord, seconds: int) -> None:
@@ -197,23 +196,16 @@ class Deliverer:
             logger.warning("could not set the retry delay", extra={"error": type(error).__name__})
 
     async def _dead_letter(self, entries: list[dict[str, Any]], reason: str, status: int | None, attempt: int) -> None:
-        extra = {"content": CONTENT_DEAD_LETTER, "reason": reason[:1000], ATTEMPTS_ATTRIBUTE: str(attempt)}
-        if status is not None:
-            extra["status"] = str(status)
-        await asyncio.to_thread(self.queue.send, [_message(entries, extra, dead_letter=True)])
+        await asyncio.to_thread(self.queue.send, [dead_letter_batch(entries, reason, status, attempt)])
         self.stats.dead_lettered += len(entries)
 
     async def _dead_letter_entry(self, entry: Any, reason: str, attempt: int) -> None:
-        message = dead_letter_message(entry, reason, {ATTEMPTS_ATTRIBUTE: str(attempt)})
+        message = dead_letter_message(entry, reason, attempt)
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
 
     async def _dead_letter_raw(self, record: SQSRecord, reason: str) -> None:
-        message = Message(
-            body=record.body or "(empty)",
-            attributes={"content": CONTENT_DEAD_LETTER, "reason": reason, "source_message_id": record.message_id},
-            dead_letter=True,
-        )
+        message = dead_letter_body(record.body, reason, record.message_id)
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
         self.alerts.delivery_failed(
@@ -255,19 +247,17 @@ def parse(body: str) -> Parsed | None:
 def _attempt(record: SQSRecord) -> int:
     """This attempt's number: SQS's receive count plus attempts made before a requeue."""
     received = int(record.attributes.approximate_receive_count or 1)
-    earlier = (record.raw_event.get("messageAttributes") or {}).get(ATTEMPTS_ATTRIBUTE) or {}
+    earlier = (record.raw_event.get("messageAttributes") or {}).get(ATTEMPTS) or {}
     try:
         return received + int(earlier.get("stringValue") or 0)
     except ValueError:
         return received
 
 
-def _message(
-    entries: Sequence[dict[str, Any]], extra: dict[str, str], dead_letter: bool = False, delay: int = 0
-) -> Message:
-    """Logs as the poller would queue them, plus ``extra`` attributes."""
+def _requeued(entries: Sequence[dict[str, Any]], attempt: int, delay: int) -> Message:
+    """Logs queued again as the poller would queue them, counting the attempts made, hidden ``delay`` seconds."""
     message = logs_message([dumps(entry) for entry in entries], entries)
-    return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
+    return replace(message, attributes={**message.attributes, ATTEMPTS: str(attempt)}, delay_seconds=delay)
 
 
 @dataclass(frozen=True)
@@ -287,7 +277,7 @@ def _declared(record: SQSRecord) -> Declared | None:
     def value(name: str) -> str:
         return str((attributes.get(name) or {}).get("stringValue") or "")
 
-    if value("content") != CONTENT_LOGS or not value("webhook_id") or not value("log_count").isdigit():
+    if value(CONTENT) != CONTENT_LOGS or not value("webhook_id") or not value("log_count").isdigit():
         return None
     return Declared(
         value("webhook_id"), int(value("log_count")), value("last_log_id"), value("oldest_log_date") or None

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from ..dead_letters import remainder_message, replay_message
+from ..dead_letters import REASON, remainder_message, replay_message
 from ..errors import Auth0WebhooksError
 from ..log_entry import log_id
 from ..messages import Message
@@ -250,7 +250,7 @@ class Redriver:
             for name, value in message.get("MessageAttributes", {}).items()
             if "StringValue" in value
         }
-        reason = attributes.get("reason", NO_REASON)
+        reason = attributes.get(REASON, NO_REASON)
         logs = replayable(message["Body"])
         if isinstance(logs, str):
             report.skipped.append(Skipped(message_id, logs, reason))
