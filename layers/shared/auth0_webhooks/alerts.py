@@ -121,7 +121,7 @@ class SlackAlerts:
             {
                 "Endpoint": host_of(endpoint),
                 "Status": str(status) if status is not None else "no response",
-                "Logs": _ids(log_ids),
+                "Logs": _shown_ids(log_ids),
                 "Outcome": outcome,
                 "Error": error,
             },
@@ -140,7 +140,7 @@ class SlackAlerts:
         return self.post(f"{name} is {state}", color, {"Reason": reason}, links={"Console": link})
 
 
-def _ids(log_ids: Sequence[str]) -> str:
+def _shown_ids(log_ids: Sequence[str]) -> str:
     shown = ", ".join(log_ids[:MAX_IDS_SHOWN])
     more = len(log_ids) - MAX_IDS_SHOWN
     return f"{len(log_ids)}: {shown}" + (f" and {more} more" if more > 0 else "")

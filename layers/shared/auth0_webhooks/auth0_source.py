@@ -57,7 +57,7 @@ class Page:
 
     logs: list[Any]
     texts: list[str] | None = None  # each entry's exact JSON text, when the reply was a bare array
-    requests: int = 0
+    request_count: int = 0  # GET requests made for it, retries included
     rate_limit_waits: int = 0
     waited_seconds: float = 0.0
     retries: int = 0
@@ -139,7 +139,7 @@ class Auth0LogSource:
         for delay in (*RETRY_DELAYS, None):
             self._wait_for_tokens(page, time_left)
             headers = {"Authorization": f"Bearer {self.token(time_left)}", "Accept": "application/json"}
-            page.requests += 1
+            page.request_count += 1
             try:
                 reply = self.session.get(
                     f"{self.settings.base_url}/api/v2/logs",
@@ -176,7 +176,7 @@ class Auth0LogSource:
                 break
             page.retries += 1
             self._sleep(pause)
-        raise Auth0Error(f"GET /api/v2/logs failed after {page.requests} attempts; last: {problem}")
+        raise Auth0Error(f"GET /api/v2/logs failed after {page.request_count} attempts; last: {problem}")
 
     def _wait_for_tokens(self, page: Page, time_left: TimeLeft) -> None:
         """Wait for the rate-limit bucket to refill when the last reply said it was empty."""

@@ -38,7 +38,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from . import clients
 from .alerts import SlackAlerts, slack_for
 from .dead_letters import ATTEMPTS, CONTENT, dead_letter_batch, dead_letter_body, dead_letter_message
-from .log_entry import log_id, log_time, parse_date
+from .log_entry import log_id, log_ids, log_time, parse_date
 from .messages import CONTENT_LOGS, Message, dumps, logs_message
 from .queue import LogQueue
 from .settings import DelivererSettings
@@ -117,26 +117,26 @@ class Deliverer:
 
     async def handle(self, record: SQSRecord) -> None:
         attempt = _attempt(record)
-        declared = _declared(record) if self.send_as_batch else None
-        first: Outcome | None = None
-        if declared is not None:  # a batch the poller made: POST it as it is, parse it only if that fails
+        summary = _batch_summary(record) if self.send_as_batch else None
+        as_sent: Outcome | None = None
+        if summary is not None:  # a batch the poller made: POST it as it is, parse it only if that fails
             self._ensure_time()
-            first = await self._send(declared.webhook_id, record.body.encode())
-            if first.ok:
-                self._count_declared(declared)
+            as_sent = await self._send(summary.webhook_id, record.body.encode())
+            if as_sent.ok:
+                self._count_summary(summary)
                 return
         parsed = parse(record.body)
         if parsed is None:
             await self._dead_letter_raw(record, "malformed message: not a JSON array of log entries")
             return
-        if first is None and parsed.logs:
+        if as_sent is None and parsed.logs:
             self._ensure_time()
         for entry in parsed.malformed:
             await self._dead_letter_entry(entry, "malformed log: no log_id or _id", attempt)
         if not parsed.logs:
             return
-        if first is not None:
-            outcomes = [(entry, first) for entry in parsed.logs]
+        if as_sent is not None:
+            outcomes = [(entry, as_sent) for entry in parsed.logs]
         else:
             outcomes = await self._post(parsed.logs, record.body if not parsed.malformed else None)
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
@@ -145,7 +145,9 @@ class Deliverer:
         self._count(delivered, len(permanent) + len(transient))
         for (status, error), entries in _by_failure(permanent).items():
             await self._dead_letter(entries, f"webhook refused it: {error}", status, attempt)
-            self.alerts.delivery_failed(_ids(entries), self.webhook.url, status, error, "sent to the dead-letter queue")
+            self.alerts.delivery_failed(
+                log_ids(entries), self.webhook.url, status, error, "sent to the dead-letter queue"
+            )
         if transient:
             whole = len(transient) == len(outcomes) and not parsed.malformed
             await self._retry(record, attempt, transient, whole)
@@ -163,9 +165,9 @@ class Deliverer:
         """POST the batch (or each log); each log paired with the outcome of the request that carried it."""
         if self.send_as_batch:
             payload = (body if body is not None else dumps(logs)).encode()
-            outcome = await self._send(batch_id(_ids(logs)), payload)
+            outcome = await self._send(batch_id(log_ids(logs)), payload)
             return [(entry, outcome) for entry in logs]
-        outcomes = await asyncio.gather(*(self._send(_id(entry), dumps(entry).encode()) for entry in logs))
+        outcomes = await asyncio.gather(*(self._send(_id_of(entry), dumps(entry).encode()) for entry in logs))
         return list(zip(logs, outcomes, strict=True))
 
     async def _retry(
@@ -176,7 +178,7 @@ class Deliverer:
         if attempt >= self.max_receive_count:
             reason = f"gave up after {attempt} attempts: {last.error}"
             await self._dead_letter(entries, reason, last.status, attempt)
-            self.alerts.delivery_failed(_ids(entries), self.webhook.url, last.status, last.error, "dead-lettered")
+            self.alerts.delivery_failed(log_ids(entries), self.webhook.url, last.status, last.error, "dead-lettered")
             return
         retry_after = max((outcome.retry_after or 0.0) for _, outcome in failures)
         delay = self.backoff.delay(attempt, retry_after, self.jitter())
@@ -216,10 +218,10 @@ class Deliverer:
         self.stats.failed += failed
         if delivered:
             times = [t for t in map(log_time, delivered) if t is not None]
-            self._delivered(len(delivered), max(_ids(delivered)), min(times) if times else None)
+            self._delivered(len(delivered), max(log_ids(delivered)), min(times) if times else None)
 
-    def _count_declared(self, declared: Declared) -> None:
-        self._delivered(declared.count, declared.last_log_id, parse_date(declared.oldest_log_date))
+    def _count_summary(self, summary: BatchSummary) -> None:
+        self._delivered(summary.count, summary.last_log_id, parse_date(summary.oldest_log_date))
 
     def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:
         self.stats.delivered += count
@@ -261,7 +263,7 @@ def _requeued(entries: Sequence[dict[str, Any]], attempt: int, delay: int) -> Me
 
 
 @dataclass(frozen=True)
-class Declared:
+class BatchSummary:
     """What a message made by the poller says about itself in its attributes."""
 
     webhook_id: str
@@ -270,7 +272,7 @@ class Declared:
     oldest_log_date: str | None
 
 
-def _declared(record: SQSRecord) -> Declared | None:
+def _batch_summary(record: SQSRecord) -> BatchSummary | None:
     """The message's own description, when it is a batch of logs that carries one."""
     attributes = record.raw_event.get("messageAttributes") or {}
 
@@ -279,7 +281,7 @@ def _declared(record: SQSRecord) -> Declared | None:
 
     if value(CONTENT) != CONTENT_LOGS or not value("webhook_id") or not value("log_count").isdigit():
         return None
-    return Declared(
+    return BatchSummary(
         value("webhook_id"), int(value("log_count")), value("last_log_id"), value("oldest_log_date") or None
     )
 
@@ -291,12 +293,8 @@ def _by_failure(failures: list[tuple[dict[str, Any], Outcome]]) -> dict[tuple[in
     return groups
 
 
-def _id(entry: dict[str, Any]) -> str:
+def _id_of(entry: dict[str, Any]) -> str:
     return log_id(entry) or ""
-
-
-def _ids(entries: Sequence[Any]) -> list[str]:
-    return [entry_id for entry_id in map(log_id, entries) if entry_id]
 
 
 @cache

@@ -6,6 +6,7 @@ the deliverer and the redrive tool read only these three fields; everything else
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -45,6 +46,15 @@ def parse_date(date: Any) -> float | None:
         return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def log_ids(entries: Iterable[Any]) -> list[str]:
+    """The ids of the entries that have one, in order.
+
+    >>> log_ids([{"log_id": "900a"}, {"type": "s"}, {"_id": "900b"}])
+    ['900a', '900b']
+    """
+    return [entry_id for entry_id in map(log_id, entries) if entry_id]
 
 
 def log_type(entry: Any) -> str:

@@ -61,7 +61,7 @@ class RunResult:
     lag_seconds: float = 0.0
 
     def add_page(self, page: Page) -> None:
-        self.auth0_requests += page.requests
+        self.auth0_requests += page.request_count
         self.auth0_retries += page.retries
         self.rate_limit_waits += page.rate_limit_waits
         self.rate_limit_wait_seconds += page.waited_seconds

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from ..dead_letters import REASON, remainder_message, replay_message
 from ..errors import Auth0WebhooksError
-from ..log_entry import log_id
+from ..log_entry import log_id, log_ids
 from ..messages import Message
 from ..redaction import redact
 
@@ -264,7 +264,7 @@ class Redriver:
             self._send(replay_message(moving, attributes, message_id), message_id)
             if staying:
                 seen.add(self._send(remainder_message(staying, attributes), message_id))
-        report.moved.append(Moved(message_id, _ids(moving), reason, _ids(staying)))
+        report.moved.append(Moved(message_id, tuple(log_ids(moving)), reason, tuple(log_ids(staying))))
         if not self.options.dry_run:
             self.sqs.delete_message(QueueUrl=self.options.dead_letter_queue_url, ReceiptHandle=held.pop(message_id))
 
@@ -294,10 +294,6 @@ class Redriver:
                 )
             except (ClientError, BotoCoreError):
                 return  # they come back by themselves when the visibility timeout ends
-
-
-def _ids(logs: Iterable[dict[str, Any]]) -> tuple[str, ...]:
-    return tuple(log_id(e) or "" for e in logs)
 
 
 # -- AWS errors and stack outputs, in an operator's words ------------------------------
