@@ -84,7 +84,7 @@ def test_the_outputs_are_what_operators_and_make_redrive_use():
     outputs = TEMPLATE_DATA["Outputs"]
     for name in ("QueueUrl", "DeadLetterQueueUrl", "CheckpointTableName", "AlarmTopicArn", "DashboardUrl"):
         assert name in outputs
-    from auth0_webhooks.ops.redrive import STACK_OUTPUTS
+    from auth0_webhooks.ops.aws import STACK_OUTPUTS
 
     assert set(STACK_OUTPUTS) <= set(outputs)
 

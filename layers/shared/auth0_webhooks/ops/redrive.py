@@ -36,13 +36,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..dead_letters import REASON, remainder_message, replay_message
-from ..errors import Auth0WebhooksError
 from ..log_entry import log_id, log_ids
 from ..messages import Message
 from ..redaction import redact
+from .aws import OperatorError, plain_error
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -51,10 +51,9 @@ DEFAULT_RATE = 5.0  # messages per second: up to 500 logs a second at the poller
 MAX_VISIBILITY_SECONDS = 43_200  # SQS: 12 hours
 MIN_VISIBILITY_SECONDS = 60
 NO_REASON = "no reason attribute (moved by the queue's redrive policy)"
-STACK_OUTPUTS = ("QueueUrl", "DeadLetterQueueUrl")
 
 
-class RedriveError(Auth0WebhooksError):
+class RedriveError(OperatorError):
     """Something an operator can fix, said in plain words."""
 
 
@@ -294,41 +293,3 @@ class Redriver:
                 )
             except (ClientError, BotoCoreError):
                 return  # they come back by themselves when the visibility timeout ends
-
-
-# -- AWS errors and stack outputs, in an operator's words ------------------------------
-
-
-def plain_error(error: Exception) -> str:
-    """What went wrong with AWS, in words an operator can act on (no traceback, no secret)."""
-    if isinstance(error, NoCredentialsError):
-        return "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-    if isinstance(error, NoRegionError):
-        return "no AWS region: set AWS_REGION or pass --region"
-    if isinstance(error, ClientError):
-        info = error.response.get("Error", {})
-        code, message = str(info.get("Code", "")), str(info.get("Message", ""))
-        action = f"{error.operation_name}"
-        if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
-            return f"the queue does not exist (check the URL and the region); {action} failed"
-        if code.startswith("AccessDenied") or code in ("UnauthorizedOperation", "AuthorizationError"):
-            return f"no permission: this AWS identity may not call {action} here ({redact(message)})"
-        if code in ("InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "SignatureDoesNotMatch"):
-            return f"the AWS credentials were refused ({code}): are they expired or for another account?"
-        return f"{action} failed: {code}: {redact(message)}"
-    return redact(str(error)) or type(error).__name__
-
-
-def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
-    """The queue URLs from a deployed stack's outputs ``QueueUrl`` and ``DeadLetterQueueUrl``."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
-            raise RedriveError(f"there is no stack named {stack} in this account and region") from None
-        raise
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    missing = [name for name in STACK_OUTPUTS if name not in outputs]
-    if missing:
-        raise RedriveError(f"stack {stack} has no output {missing[0]}: is it an auth0-webhooks stack?")
-    return outputs["QueueUrl"], outputs["DeadLetterQueueUrl"]

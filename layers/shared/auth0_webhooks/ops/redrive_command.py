@@ -11,7 +11,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .redrive import DEFAULT_RATE, RedriveError, RedriveOptions, Redriver, plain_error, stack_queues
+from .aws import OperatorError, plain_error, stack_queues
+from .redrive import DEFAULT_RATE, RedriveOptions, Redriver
 
 PROG = "auth0-webhooks redrive"
 SUMMARY = "move dead-lettered logs back to the main queue, paced, and report what moved"
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             queue_url, dead_letter_queue_url, args.types, args.max_messages, args.rate, args.dry_run
         )
         report = Redriver(sqs, options).run()
-    except RedriveError as error:
+    except OperatorError as error:  # RedriveError too
         print(f"redrive: {error}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as error:
