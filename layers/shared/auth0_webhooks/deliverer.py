@@ -21,7 +21,6 @@ In batch mode, a record the poller made (its attributes name its ``webhook_id`` 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections import defaultdict
@@ -37,10 +36,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from . import clients
 from .alerts import SlackAlerts, slack_for
-from .dead_letters import ATTEMPTS, CONTENT, dead_letter_batch, dead_letter_body, dead_letter_message
+from .dead_letters import ATTEMPTS, dead_letter_batch, dead_letter_body, dead_letter_message
 from .log_entry import log_id, log_ids, log_time, parse_date
-from .messages import CONTENT_LOGS, Message, dumps, logs_message
+from .messages import Message, dumps, logs_message
 from .queue import LogQueue
+from .records import BatchSummary, attempt_of, batch_summary, parse
 from .settings import DelivererSettings
 from .signing import WebhookSigner, batch_id
 from .webhook import Backoff, Outcome, WebhookClient
@@ -80,12 +80,6 @@ class DeliveryStats:
         }
 
 
-@dataclass(frozen=True)
-class Parsed:
-    logs: list[dict[str, Any]]
-    malformed: list[Any]
-
-
 class Deliverer:
     """Delivers one SQS event. Build one per invocation from cached clients (:func:`build_deliverer`)."""
 
@@ -116,8 +110,8 @@ class Deliverer:
         return dict(response)
 
     async def handle(self, record: SQSRecord) -> None:
-        attempt = _attempt(record)
-        summary = _batch_summary(record) if self.send_as_batch else None
+        attempt = attempt_of(record)
+        summary = batch_summary(record) if self.send_as_batch else None
         as_sent: Outcome | None = None
         if summary is not None:  # a batch the poller made: POST it as it is, parse it only if that fails
             self._ensure_time()
@@ -230,60 +224,10 @@ class Deliverer:
             self.stats.latencies.append(max(0.0, time.time() - oldest))
 
 
-def parse(body: str) -> Parsed | None:
-    """The logs in a message body (a JSON array, or one log object); ``None`` if it is neither."""
-    try:
-        value = json.loads(body)
-    except (TypeError, ValueError):
-        return None
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list):
-        return None
-    parsed = Parsed([], [])
-    for entry in value:
-        (parsed.logs if log_id(entry) is not None else parsed.malformed).append(entry)
-    return parsed
-
-
-def _attempt(record: SQSRecord) -> int:
-    """This attempt's number: SQS's receive count plus attempts made before a requeue."""
-    received = int(record.attributes.approximate_receive_count or 1)
-    earlier = (record.raw_event.get("messageAttributes") or {}).get(ATTEMPTS) or {}
-    try:
-        return received + int(earlier.get("stringValue") or 0)
-    except ValueError:
-        return received
-
-
 def _requeued(entries: Sequence[dict[str, Any]], attempt: int, delay: int) -> Message:
     """Logs queued again as the poller would queue them, counting the attempts made, hidden ``delay`` seconds."""
     message = logs_message([dumps(entry) for entry in entries], entries)
     return replace(message, attributes={**message.attributes, ATTEMPTS: str(attempt)}, delay_seconds=delay)
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    """What a message made by the poller says about itself in its attributes."""
-
-    webhook_id: str
-    count: int
-    last_log_id: str
-    oldest_log_date: str | None
-
-
-def _batch_summary(record: SQSRecord) -> BatchSummary | None:
-    """The message's own description, when it is a batch of logs that carries one."""
-    attributes = record.raw_event.get("messageAttributes") or {}
-
-    def value(name: str) -> str:
-        return str((attributes.get(name) or {}).get("stringValue") or "")
-
-    if value(CONTENT) != CONTENT_LOGS or not value("webhook_id") or not value("log_count").isdigit():
-        return None
-    return BatchSummary(
-        value("webhook_id"), int(value("log_count")), value("last_log_id"), value("oldest_log_date") or None
-    )
 
 
 def _by_failure(failures: list[tuple[dict[str, Any], Outcome]]) -> dict[tuple[int | None, str], list[dict[str, Any]]]:
