@@ -9,7 +9,8 @@ from typing import Any
 
 from auth0_webhooks.alarms import forward_alarms
 from auth0_webhooks.alerts import slack_for
-from auth0_webhooks.settings import Env, SlackSettings
+from auth0_webhooks.env import Env
+from auth0_webhooks.settings import SlackSettings
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
-from auth0_webhooks.settings import DelivererSettings, Env, PollerSettings, SlackSettings
+from auth0_webhooks.env import Env
+from auth0_webhooks.settings import DelivererSettings, PollerSettings, SlackSettings
 
 from devkit.logs import LogFactory
 from devkit.receivers import WebhookReceiver

@@ -1,6 +1,6 @@
 from auth0_webhooks.alerts import SlackAlerts, SlackBudget
+from auth0_webhooks.env import Secret
 from auth0_webhooks.redaction import redact
-from auth0_webhooks.settings import Secret
 
 
 def test_redact_masks_secrets_and_cuts_urls_to_their_host():

@@ -19,8 +19,8 @@ import requests
 from aws_lambda_powertools import Logger
 
 from . import clients
+from .env import Secret
 from .redaction import host_of, redact
-from .settings import Secret
 
 logger = Logger(child=True)
 

@@ -36,9 +36,10 @@ import requests
 
 from ..alerts import SLACK_TIMEOUT, USERNAME
 from ..auth0_source import Auth0LogSource
+from ..env import Env, Secret
 from ..errors import Auth0Error, ConfigError, RateLimited
 from ..redaction import host_of, redact
-from ..settings import Auth0Settings, DelivererSettings, Env, Secret, SlackSettings
+from ..settings import Auth0Settings, DelivererSettings, SlackSettings
 from ..signing import WebhookSigner
 from ..webhook import Outcome, WebhookClient
 
