@@ -2,10 +2,11 @@
 
 It reads the settings the functions read (environment variables; a secret may be given as
 ``NAME_ARN``), and checks only the parts that are set, so a half-written configuration can be
-checked too. Flags override the settings that are not secret; secrets come only from the
-environment, because a command line ends up in shell history and in ``ps``. One line per
-check, ✓ or ✗ with what to do about it; the exit code is 0 when every check passed, 1
-otherwise. No line ever holds a secret: secret values are masked and URLs cut to their host.
+checked too. Its command, ``auth0-webhooks doctor`` (:mod:`.doctor_command`), lets flags
+override the settings that are not secret; secrets come only from the environment, because
+a command line ends up in shell history and in ``ps``. One line per check, ✓ or ✗ with what
+to do about it; the exit code is 0 when every check passed, 1 otherwise. No line ever holds
+a secret: secret values are masked and URLs cut to their host.
 
 - **Auth0**: a token by the client-credentials grant, then one read of a single log
   (``GET /api/v2/logs``, search mode, ``per_page=1``), the poller's first request.

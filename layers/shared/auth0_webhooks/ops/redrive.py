@@ -4,7 +4,8 @@ Each dead-letter message is received (which hides it from other runs for the vis
 timeout), sent to the main queue as a fresh message, and deleted from the dead-letter queue
 only after SQS accepted that send. A crash in between leaves it in both queues: its logs may
 be delivered twice (at least once), never lost. ``StartMessageMoveTask`` is not used: it
-cannot choose messages, and moto lacks it.
+cannot choose messages, and moto lacks it. Its command is ``auth0-webhooks redrive``
+(:mod:`.redrive_command`), with the options below.
 
 - **What can move**: a JSON array of log entries that all have a ``log_id``, the main queue's
   format. Anything else stays where it is and is reported: a body that is not JSON or not an
