@@ -10,7 +10,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "auth0-webhooks-deliverer"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"))
+# Only what an alarm or the dashboard needs is published (custom metrics cost $0.30 a month each; README:
+# Cost); the log line below carries every count. One dimension, the stack, shared with the poller.
+PUBLISHED = frozenset({"LogsDelivered"})
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"), service="")
+metrics.set_default_dimensions(stack=os.environ.get("STACK_NAME", "auth0-webhooks"))
 
 
 @logger.inject_lambda_context
@@ -20,7 +24,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     response = deliverer.process(event, lambda: context.get_remaining_time_in_millis() / 1000)
     stats = deliverer.stats
     for name, value in stats.metrics().items():
-        metrics.add_metric(name, MetricUnit.Count, value)
+        if name in PUBLISHED:
+            metrics.add_metric(name, MetricUnit.Count, value)
     for seconds in stats.latencies:
         metrics.add_metric("DeliveryLatency", MetricUnit.Seconds, round(seconds, 3))
     logger.info("deliverer batch done", extra={**stats.metrics(), "failures": len(response["batchItemFailures"])})
