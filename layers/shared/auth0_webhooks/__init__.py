@@ -12,4 +12,4 @@ settings and clients to it. One module, one idea:
 - ``alarms``: CloudWatch alarm changes read out of SNS messages (for the alerter)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
