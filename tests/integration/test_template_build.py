@@ -99,6 +99,7 @@ def test_sam_package_uploads_the_application_repository_readme_and_licence(tmp_p
         assert match, application[field]
         uploaded = s3.get_object(Bucket=bucket, Key=match.group(1))["Body"].read()
         assert uploaded == (ROOT / source).read_bytes()
-    assert application["SemanticVersion"] == load_template()["Metadata"]["AWS::ServerlessRepo::Application"][
-        "SemanticVersion"
-    ]
+    assert (
+        application["SemanticVersion"]
+        == load_template()["Metadata"]["AWS::ServerlessRepo::Application"]["SemanticVersion"]
+    )
