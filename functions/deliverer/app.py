@@ -4,13 +4,13 @@ import os
 from typing import Any
 
 from auth0_webhooks.deliverer import build_deliverer
-from auth0_webhooks.metrics import publish, publish_latencies
+from auth0_webhooks.metrics import publish, publish_latencies, stack_metrics
 from auth0_webhooks.settings import DelivererSettings
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "auth0-webhooks-deliverer"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"))
+metrics = stack_metrics()
 
 
 @logger.inject_lambda_context

@@ -3,14 +3,14 @@
 import os
 from typing import Any
 
-from auth0_webhooks.metrics import publish
+from auth0_webhooks.metrics import publish, stack_metrics
 from auth0_webhooks.poller import run_poller
 from auth0_webhooks.settings import PollerSettings
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "auth0-webhooks-poller"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"))
+metrics = stack_metrics()
 
 
 @logger.inject_lambda_context

@@ -38,4 +38,4 @@ Operator tools (never imported by the handlers)
 - ``ops``: ``auth0-webhooks <command>``: ``doctor``, ``redrive`` (see ``ops/__init__.py``)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

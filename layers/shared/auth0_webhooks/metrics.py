@@ -2,7 +2,9 @@
 
 A run's counts come from its own ``metrics()`` (the poller's ``RunResult``, the
 deliverer's ``DeliveryStats``), named as the alarms in template.yaml watch them. Every
-metric is a Count but those in :data:`UNITS`.
+metric is a Count but those in :data:`UNITS`. Custom metrics cost $0.30 a month each
+(README: Cost), so only :data:`PUBLISHED` reaches CloudWatch, under one dimension, the
+stack; the run's log line carries every count.
 
 >>> unit_of("LagSeconds").value, unit_of("DeliveryLatency").value, unit_of("LogsRead").value
 ('Seconds', 'Seconds', 'Count')
@@ -10,6 +12,7 @@ metric is a Count but those in :data:`UNITS`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 
 from aws_lambda_powertools import Metrics
@@ -22,15 +25,29 @@ UNITS: Mapping[str, MetricUnit] = {
 }
 
 
+PUBLISHED = frozenset({"LogsRead", "LagSeconds", "LogsDelivered", DELIVERY_LATENCY})
+
+
+def stack_metrics() -> Metrics:
+    """A handler's metrics: the stack's namespace and one dimension, the stack's name.
+
+    Powertools' default ``service`` dimension would bill a name the two functions share twice.
+    """
+    metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"), service="")
+    metrics.set_default_dimensions(stack=os.environ.get("STACK_NAME", "auth0-webhooks"))
+    return metrics
+
+
 def unit_of(name: str) -> MetricUnit:
     """The unit a metric is published in."""
     return UNITS.get(name, MetricUnit.Count)
 
 
 def publish(metrics: Metrics, values: Mapping[str, float]) -> None:
-    """Add a run's counts, each in its unit."""
+    """Add a run's counts that are :data:`PUBLISHED`, each in its unit."""
     for name, value in values.items():
-        metrics.add_metric(name, unit_of(name), value)
+        if name in PUBLISHED:
+            metrics.add_metric(name, unit_of(name), value)
 
 
 def publish_latencies(metrics: Metrics, seconds: Iterable[float]) -> None:
