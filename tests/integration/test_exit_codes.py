@@ -1,4 +1,5 @@
-"""The operator commands' exit codes, run as a user runs them: `auth0-webhooks <command>` (`python -m auth0_webhooks.ops`) and through `make`.
+"""The operator commands' exit codes, run as a user runs them: `auth0-webhooks <command>`
+(`python -m auth0_webhooks.ops`) and through `make`.
 
 Each exits 0 when it did its work, 1 when a check or the redrive failed (its one line says why, no
 traceback) and 2 for a wrong command line (argparse). `make` turns any failure into its own 2 and
