@@ -6,6 +6,8 @@ Secrets Manager secret, or an SSM SecureString parameter (``arn:aws:ssm:…`` or
 starting with ``/``). Secret values are wrapped in :class:`Secret` so that they never
 show up in a log line, a repr or an error.
 
+(Over 300 lines on purpose: what every setting accepts, and every check of it, is in one place.)
+
 >>> env = Env({"BATCH_SIZE": "50", "LOG_TYPES": "s, f"})
 >>> env.integer("BATCH_SIZE", default=100, low=1, high=100)
 50
@@ -29,8 +31,12 @@ from .errors import ConfigError
 
 SECRET_MAX_AGE_SECONDS = 300  # a rotated secret is picked up within five minutes
 _DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^/@]*@", re.IGNORECASE)
 _LOG_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits only: int() also takes "١٠" and "1_0"
+_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[^:]*:[^:]*:parameter(?P<name>/.*)$")
 
 
 class Secret:
@@ -79,10 +85,19 @@ class Env:
         return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        return int(self._ranged(name, default, low, high, int, f"a whole number from {low} to {high}"))
+        """A whole number written in ASCII digits.
+
+        >>> Env({"N": "١٠"}).integer("N", default=1, low=1, high=100)
+        Traceback (most recent call last):
+        ...
+        auth0_webhooks.errors.ConfigError: N must be a whole number from 1 to 100; got '١٠'
+        """
+        allowed = f"a whole number from {low} to {high}"
+        return int(self._ranged(name, default, low, high, _parser(_INTEGER, int), allowed))
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
-        return self._ranged(name, default, low, high, float, f"a number of seconds from {low:g} to {high:g}")
+        allowed = f"a number of seconds from {low:g} to {high:g}"
+        return self._ranged(name, default, low, high, _parser(_DECIMAL, float), allowed)
 
     def _ranged(
         self, name: str, default: float, low: float, high: float, parse: Callable[[str], float], allowed: str
@@ -131,14 +146,46 @@ class Env:
         return None
 
 
+def _parser(pattern: re.Pattern[str], convert: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        if not pattern.match(raw):
+            raise ValueError(raw)
+        return convert(raw)
+
+    return parse
+
+
+def ssm_name(reference: str) -> str | None:
+    """The SSM parameter a ``*_ARN`` setting names, or ``None`` if it names a Secrets Manager secret.
+
+    An SSM parameter ARN in any partition names ``/path/name`` or ``name`` (a name without a
+    slash is stored without one); a reference starting with ``/`` is a parameter's name.
+
+    >>> ssm_name("arn:aws:ssm:eu-west-1:123456789012:parameter/auth0/secret")
+    '/auth0/secret'
+    >>> ssm_name("arn:aws-cn:ssm:cn-north-1:123456789012:parameter/flat")
+    'flat'
+    >>> ssm_name("/auth0/secret"), ssm_name("arn:aws-us-gov:secretsmanager:us-gov-west-1:1:secret:x")
+    ('/auth0/secret', None)
+    """
+    if reference.startswith("/"):
+        return reference
+    match = _SSM_ARN.match(reference)
+    if match is None:
+        return None
+    name = match["name"]
+    # arn:…:parameter/a/b names "/a/b"; arn:…:parameter/flat names "flat" (the ARN adds the slash)
+    return name if "/" in name[1:] else name[1:]
+
+
 def _fetch_secret(setting: str, reference: str) -> str:
     """Read a secret once per container (Powertools caches it for SECRET_MAX_AGE_SECONDS)."""
     from aws_lambda_powertools.utilities import parameters
 
-    is_ssm = reference.startswith(("/", "arn:aws:ssm:"))
+    name = ssm_name(reference)
+    is_ssm = name is not None
     try:
-        if is_ssm:
-            name = reference.split(":parameter", 1)[1] if reference.startswith("arn:") else reference
+        if name is not None:
             value = parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
         else:
             value = parameters.get_secret(reference, max_age=SECRET_MAX_AGE_SECONDS)
@@ -178,24 +225,81 @@ class Auth0Settings:
 def parse_domain(raw: str) -> tuple[str, str]:
     """``(base_url, domain)`` from a tenant domain or a full base URL.
 
+    Host names are case-insensitive, so the domain is lower-cased: it is the checkpoint's key,
+    and ``Example.EU.auth0.com`` must find the checkpoint ``example.eu.auth0.com`` left.
+    Credentials (``user:pw@``) are refused and never repeated in the error.
+
     >>> parse_domain("example.eu.auth0.com")
+    ('https://example.eu.auth0.com', 'example.eu.auth0.com')
+    >>> parse_domain("Example.EU.Auth0.com")
     ('https://example.eu.auth0.com', 'example.eu.auth0.com')
     >>> parse_domain("http://127.0.0.1:8080/")
     ('http://127.0.0.1:8080', '127.0.0.1:8080')
+    >>> parse_domain("https://admin:hunter2@example.eu.auth0.com")
+    Traceback (most recent call last):
+    ...
+    auth0_webhooks.errors.ConfigError: AUTH0_DOMAIN must be a tenant domain without user:password@; got 'https://***@example.eu.auth0.com'
     """
     allowed = "a tenant domain such as example.eu.auth0.com, or a base URL such as http://127.0.0.1:8080"
+    shown = _USERINFO.sub(r"\1***@", raw)
+    if "@" in raw:
+        raise ConfigError("AUTH0_DOMAIN", "a tenant domain without user:password@", got=shown)
+    raw = raw.lower()
     if "://" not in raw:
         if not _DOMAIN.match(raw):
-            raise ConfigError("AUTH0_DOMAIN", allowed, got=raw)
+            raise ConfigError("AUTH0_DOMAIN", allowed, got=shown)
         return f"https://{raw}", raw
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise ConfigError("AUTH0_DOMAIN", allowed, got=raw)
     try:
+        parts = urlsplit(raw)
         parts.port  # noqa: B018  # raises ValueError on a bad port
-    except ValueError:
-        raise ConfigError("AUTH0_DOMAIN", allowed, got=raw) from None
+    except ValueError:  # a bad port, a broken [IPv6] host
+        raise ConfigError("AUTH0_DOMAIN", allowed, got=shown) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ConfigError("AUTH0_DOMAIN", allowed, got=shown)
     return f"{parts.scheme}://{parts.netloc}", parts.netloc
+
+
+def check_url(name: str, url: str, allowed: str) -> None:
+    """Refuse a URL that ``requests`` would only reject at the first call (a bad port, a broken IPv6 host).
+
+    The URL is not repeated: its path or query may hold a token.
+
+    >>> check_url("WEBHOOK_URL", "https://[::1:443/hook", "an https:// URL")
+    Traceback (most recent call last):
+    ...
+    auth0_webhooks.errors.ConfigError: WEBHOOK_URL must be an https:// URL (a host and, if any, a port from 1 to 65535)
+    """
+    problem = f"{allowed} (a host and, if any, a port from 1 to 65535)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(name, problem) from None
+    if not parts.hostname or port == 0 or any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        raise ConfigError(name, problem)
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Refuse a header value HTTP cannot carry: outside Latin-1, or holding control characters or CR/LF.
+
+    Says where the bad character is, never the value (a secret).
+
+    >>> check_header_value("WEBHOOK_AUTHORIZATION", "Bearer \u20acuro")
+    Traceback (most recent call last):
+    ...
+    auth0_webhooks.errors.ConfigError: WEBHOOK_AUTHORIZATION must be a value an HTTP header can carry: Latin-1 characters, no control characters or line breaks (character 8 is not Latin-1; straight quotes, not curly ones)
+    """
+    for position, char in enumerate(value, start=1):
+        if ord(char) > 255:
+            reason = f"character {position} is not Latin-1; straight quotes, not curly ones"
+        elif ord(char) < 32 and char != "\t" or ord(char) == 127:
+            reason = f"character {position} is a control character or line break"
+        else:
+            continue
+        raise ConfigError(
+            name,
+            f"a value an HTTP header can carry: Latin-1 characters, no control characters or line breaks ({reason})",
+        )
 
 
 @dataclass(frozen=True)
@@ -208,6 +312,8 @@ class SlackSettings:
         url = env.secret("SLACK_INCOMING_WEBHOOK_URL", required=False)
         if url is not None and not url.reveal().startswith(("https://", "http://")):
             raise ConfigError("SLACK_INCOMING_WEBHOOK_URL", "an http(s) URL of a Slack incoming webhook")
+        if url is not None:
+            check_url("SLACK_INCOMING_WEBHOOK_URL", url.reveal(), "an http(s) URL of a Slack incoming webhook")
         return cls(url=url, send_success=env.boolean("SLACK_SEND_SUCCESS", False))
 
 
@@ -280,6 +386,7 @@ class DelivererSettings:
         env = Env(environ)
         url = env.required("WEBHOOK_URL", "the https:// URL of the webhook receiver")
         insecure = env.boolean("ALLOW_INSECURE_WEBHOOK", False)
+        check_url("WEBHOOK_URL", url, "an https:// URL")
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ConfigError("WEBHOOK_URL", "an https:// URL")
@@ -293,9 +400,12 @@ class DelivererSettings:
                 WebhookSigner(signing_secret.reveal())
             except ValueError as error:
                 raise ConfigError("WEBHOOK_SECRET", f"a Standard Webhooks secret (whsec_ + base64): {error}") from None
+        authorization = env.secret("WEBHOOK_AUTHORIZATION", required=False)
+        if authorization is not None:
+            check_header_value("WEBHOOK_AUTHORIZATION", authorization.reveal())
         return cls(
             webhook_url=url,
-            authorization=env.secret("WEBHOOK_AUTHORIZATION", required=False),
+            authorization=authorization,
             signing_secret=signing_secret,
             send_as_batch=env.boolean("SEND_AS_BATCH", True),
             concurrency=env.integer("WEBHOOK_CONCURRENT_CALLS", default=5, low=1, high=50),
