@@ -191,7 +191,9 @@ class Auth0LogSource:
                 continue
             except SdkError as error:
                 if not (error.status_code == 408 or error.status_code >= 500):
-                    raise Auth0Error(f"{where} failed: {error.status_code} {error.error_code}: {error.message}", error.status_code) from None
+                    raise Auth0Error(
+                        f"{where} failed: {error.status_code} {error.error_code}: {error.message}", error.status_code
+                    ) from None
                 problem = f"HTTP {error.status_code}"
             except (requests.Timeout, requests.ConnectionError) as error:
                 problem = type(error).__name__

@@ -3,6 +3,10 @@
 Every move names the value it replaces, so two pollers running at once can never move
 the checkpoint backwards or past logs the other has not enqueued: the slower one gets
 :class:`CheckpointConflict` and stops.
+
+A run first takes the item's lease (:meth:`CheckpointStore.take_lease`): a conditional write
+that holds until the invocation's deadline. A second run finds it held and ends before reading
+anything; a run that crashed leaves a lease that lapses by itself at its deadline.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ class Checkpoint:
     start_from: str | None = None  # the START_FROM this checkpoint was started with
     newest_log_date: str | None = None  # the date of the newest log enqueued so far
     updated_at: str | None = None  # when log_id last moved
-    last_success_at: str | None = None  # when a run last ended without error
+    last_success_at: str | None = None  # when a run last moved the checkpoint or found nothing new
 
 
 class CheckpointStore:
@@ -64,8 +68,42 @@ class CheckpointStore:
             previous, ["#log_id = :new", "#start_from = :new", "#updated_at = :now"], names, values
         )
 
+    def take_lease(self, owner: str, until: float, now: float) -> bool:
+        """Hold the checkpoint for ``owner`` until ``until`` (UNIX seconds); ``False`` if another run holds it."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(),
+                UpdateExpression="SET #owner = :owner, #until = :until",
+                ConditionExpression="attribute_not_exists(#until) OR #until < :now",
+                ExpressionAttributeNames={"#owner": "lease_owner", "#until": "lease_until"},
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner},
+                    ":until": {"N": f"{until:.3f}"},
+                    ":now": {"N": f"{now:.3f}"},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_lease(self, owner: str) -> bool:
+        """Give the lease back; ``False`` if it had lapsed and another run took it since."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(),
+                UpdateExpression="REMOVE #owner, #until",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "lease_owner", "#until": "lease_until"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def record_success(self) -> None:
-        """Note that a run ended without error (for operators and the lag alarm)."""
+        """Note that a run moved the checkpoint or found nothing new (for operators)."""
         self.client.update_item(
             TableName=self.table,
             Key=self._key(),
