@@ -7,7 +7,7 @@ from auth0_webhooks.errors import Auth0Error, ConfigError
 
 from devkit.logs import LogFactory
 from functions.poller.app import lambda_handler
-from tests.conftest import context, ids_of, load_event, queued_ids
+from tests.conftest import checkpoint_of, context, ids_of, load_event, queued_ids
 
 EVENT = load_event("scheduled.json")
 SECRET = "local-secret-do-not-log"
@@ -152,3 +152,19 @@ def test_an_ssm_parameter_arn_of_any_partition_and_a_flat_name_is_read(
     lambda_handler(EVENT, context())
 
     assert queued_ids(stack) == ids_of(logs)
+
+
+def test_a_checkpoint_kept_under_a_domain_with_capitals_is_carried_over(poller_env, tenant, stack, monkeypatch):
+    factory = LogFactory(seed=8)
+    first, second = factory.many(5), factory.many(5)
+    tenant.add(first + second)
+    legacy = f"LocalHost:{tenant.port}"  # the key earlier releases wrote for AUTH0_DOMAIN=http://LocalHost:…
+    stack.client("dynamodb").put_item(
+        TableName=stack.table, Item={"pk": {"S": legacy}, "log_id": {"S": first[-1]["log_id"]}}
+    )
+    monkeypatch.setenv("AUTH0_DOMAIN", f"http://{legacy}")
+
+    lambda_handler(EVENT, context())
+
+    assert queued_ids(stack) == ids_of(second)
+    assert checkpoint_of(stack, f"localhost:{tenant.port}")["log_id"] == second[-1]["log_id"]

@@ -41,13 +41,40 @@ class Checkpoint:
 class CheckpointStore:
     """Reads and conditionally writes the checkpoint item ``{pk: key}``."""
 
-    def __init__(self, client: DynamoDBClient, table: str, key: str) -> None:
-        self.client, self.table, self.key = client, table, key
+    def __init__(self, client: DynamoDBClient, table: str, key: str, legacy_key: str | None = None) -> None:
+        self.client, self.table, self.key, self.legacy_key = client, table, key, legacy_key
 
     def load(self) -> Checkpoint:
-        item = self.client.get_item(TableName=self.table, Key=self._key(), ConsistentRead=True).get("Item", {})
+        """The checkpoint; one still under ``legacy_key`` (a domain with capitals) is first copied to ``key``."""
+        checkpoint = self._read(self.key)
+        if checkpoint.log_id is None and self.legacy_key:
+            legacy = self._read(self.legacy_key)
+            if legacy.log_id is not None:
+                self._adopt(legacy)
+                return self._read(self.key)
+        return checkpoint
+
+    def _read(self, key: str) -> Checkpoint:
+        item = self.client.get_item(TableName=self.table, Key={KEY_ATTRIBUTE: {"S": key}}, ConsistentRead=True).get(
+            "Item", {}
+        )
         values = {name: value["S"] for name, value in item.items() if name != KEY_ATTRIBUTE and "S" in value}
         return Checkpoint(**{name: values.get(name) for name in Checkpoint.__dataclass_fields__})
+
+    def _adopt(self, legacy: Checkpoint) -> None:
+        """Carry the checkpoint an earlier release kept under the domain's own case over to the key."""
+        names = {"#log_id": "log_id", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {":new": {"S": legacy.log_id}, ":now": {"S": utc_now()}}
+        assignments = ["#log_id = :new", "#updated_at = :now"]
+        for field in ("start_from", "newest_log_date"):
+            value = getattr(legacy, field)
+            if value is not None:
+                names[f"#{field}"], values[f":{field}"] = field, {"S": value}
+                assignments.append(f"#{field} = :{field}")
+        try:
+            self._conditional_update(None, assignments, names, values)
+        except CheckpointConflict:
+            pass  # another run adopted it first: the same values
 
     def advance(self, previous: str | None, log_id: str, newest_log_date: str | None) -> None:
         """Move ``previous`` → ``log_id``; raise CheckpointConflict if someone else moved it."""

@@ -312,7 +312,9 @@ def build_poller(settings: PollerSettings) -> Poller:
         logger.warning("LOG_TYPES lists codes missing from the level table", extra={"codes": keep.unknown_types()})
     return Poller(
         source=log_source(settings.auth0),
-        store=CheckpointStore(clients.dynamodb(), settings.checkpoint_table, settings.auth0.domain),
+        store=CheckpointStore(
+            clients.dynamodb(), settings.checkpoint_table, settings.auth0.domain, settings.auth0.legacy_key
+        ),
         queue=LogQueue(clients.sqs(), settings.queue_url, settings.dead_letter_queue_url),
         keep=keep,
         batch_size=settings.batch_size,

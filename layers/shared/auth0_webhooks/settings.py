@@ -202,9 +202,11 @@ class Auth0Settings:
     """Where the tenant is and how to get a token for it."""
 
     base_url: str  # https://example.eu.auth0.com, or http://127.0.0.1:8080 for a local tenant
-    domain: str  # host[:port], used for the token audience
+    domain: str  # host[:port], lower-cased: the token audience and the checkpoint's key
     client_id: str
     client_secret: Secret
+    # the key earlier releases used when AUTH0_DOMAIN had capitals (they kept its case), else None
+    legacy_key: str | None = None
 
     @property
     def audience(self) -> str:
@@ -214,9 +216,11 @@ class Auth0Settings:
     def from_env(cls, env: Env) -> Auth0Settings:
         raw = env.required("AUTH0_DOMAIN", "a tenant domain such as example.eu.auth0.com")
         base_url, domain = parse_domain(raw)
+        given = raw.split("://", 1)[-1].rstrip("/")
         return cls(
             base_url=base_url,
             domain=domain,
+            legacy_key=given if given != domain else None,
             client_id=env.required("AUTH0_CLIENT_ID", "the client id of a machine-to-machine app with read:logs"),
             client_secret=env.secret("AUTH0_CLIENT_SECRET"),  # type: ignore[arg-type]  # required=True
         )
