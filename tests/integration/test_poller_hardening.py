@@ -5,8 +5,10 @@ Waits are driven by a virtual clock given to the Auth0 source and the poller, ne
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from dataclasses import replace
 
 import pytest
 import requests
@@ -19,6 +21,7 @@ from auth0_webhooks.poller import Poller, RunResult
 from auth0_webhooks.queue import LogQueue
 from auth0_webhooks.settings import PollerSettings
 
+from devkit.http import Reply, Request
 from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy, sqs_action
 from devkit.tenant import LocalTenant
@@ -298,3 +301,80 @@ def test_a_rate_limited_handler_run_ends_cleanly_without_progress(poller_env, te
 
     assert result["stopped"] == "rate-limited" and result["progressed"] is False
     assert tenant.stats.answered_429 == 2 and queued_ids(stack) == []
+
+
+# -- 18: SQS accepting a batch with some entries Failed -------------------------------------------
+
+
+class PartialSqsProxy(FaultProxy):
+    """Forwards SendMessageBatch without the entry ``Id == refuse_id`` and reports it ``Failed``, ``times`` times."""
+
+    def __init__(self, target: str, refuse_id: str, sender_fault: bool, times: int) -> None:
+        super().__init__(target)
+        self.refuse_id, self.sender_fault, self.times = refuse_id, sender_fault, times
+
+    def handle(self, request: Request) -> Reply:
+        body = json.loads(request.body or b"{}") if request.body.startswith(b"{") else {}
+        entries = body.get("Entries", [])
+        if not (sqs_action("SendMessageBatch")(request) and self.times and len(entries) > 1):
+            return super().handle(request)
+        refused = [e for e in entries if e["Id"] == self.refuse_id]
+        if not refused:
+            return super().handle(request)
+        self.times -= 1
+        body["Entries"] = [e for e in entries if e["Id"] != self.refuse_id]
+        reply = super().handle(replace(request, body=json.dumps(body).encode()))
+        answer = json.loads(reply.body)
+        answer.setdefault("Failed", []).append(
+            {"Id": self.refuse_id, "SenderFault": self.sender_fault, "Code": "InjectedFailure", "Message": "no"}
+        )
+        return replace(reply, body=json.dumps(answer).encode())
+
+
+def page_with_oversized_logs(tenant: LocalTenant) -> tuple[list[dict], list[dict]]:
+    """A run's first page is one log; the second holds a log, three too large for SQS, and a log."""
+    factory = LogFactory(seed=43)
+    first = factory.many(1)
+    tenant.add(first)
+    run(VirtualTime())
+    small_a, huge, small_b = factory.many(1), [factory.make("s", size=1_200_000) for _ in range(3)], factory.many(1)
+    tenant.add(small_a + huge + small_b)
+    return small_a + small_b, huge
+
+
+def dead_lettered_ids(stack) -> list[str]:
+    return sorted(json.loads(m["Body"])["log_id"] for m in stack.drain(stack.dead_letter_queue_url))
+
+
+def test_entries_sqs_marks_failed_are_sent_again(poller_env, tenant, stack, monkeypatch):
+    logs, huge = page_with_oversized_logs(tenant)
+    queued_ids(stack)
+    proxy = PartialSqsProxy(stack.endpoint, refuse_id="1", sender_fault=False, times=1).start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.url)
+        result = run(VirtualTime())
+    finally:
+        proxy.stop()
+
+    assert proxy.times == 0  # one entry was refused once
+    assert queued_ids(stack) == ids_of(logs)
+    assert dead_lettered_ids(stack) == ids_of(huge)  # each exactly once
+    assert result.checkpoint == logs[-1]["log_id"]
+
+
+def test_an_entry_sqs_will_never_take_stops_the_checkpoint_before_it(poller_env, tenant, stack, monkeypatch):
+    logs, huge = page_with_oversized_logs(tenant)
+    queued_ids(stack)
+    proxy = PartialSqsProxy(stack.endpoint, refuse_id="1", sender_fault=True, times=1).start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.url)
+        with pytest.raises(QueueError):
+            run(VirtualTime())
+    finally:
+        proxy.stop()
+
+    assert checkpoint_of(stack, key(tenant))["log_id"] == huge[0]["log_id"]  # the last log before the refused one
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SQS")
+    run(VirtualTime())
+    assert queued_ids(stack) == ids_of(logs)
+    assert sorted(set(dead_lettered_ids(stack))) == ids_of(huge)  # the third may come twice: at least once
