@@ -70,6 +70,7 @@ class Faults:
     token_fail: int = 0  # /oauth/token answers 503
     token_throttle: int = 0  # /oauth/token answers 429 without x-ratelimit-reset
     token_expires_in: Any = None  # what /oauth/token says in expires_in instead of token_ttl
+    throttle_after: int = 0  # requests to /api/v2/logs answered before ``throttle`` starts
     throttle: int = 0  # /api/v2/logs answers 429 whatever the bucket holds
     throttle_reset: str | None = None  # the x-ratelimit-reset of those 429s (None: no such header)
     reverse_pages: bool = False  # checkpoint pages come newest first (not in log_id order)
@@ -184,7 +185,9 @@ class LocalTenant(LocalServer):
         allowed, headers = self.bucket.take()
         headers["Content-Type"] = "application/json"
         with self.lock:
-            if self.faults.throttle:
+            if self.faults.throttle_after:
+                self.faults.throttle_after -= 1
+            elif self.faults.throttle:
                 self.faults.throttle -= 1
                 allowed = False
                 headers.pop("x-ratelimit-reset", None)
