@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -220,7 +220,7 @@ class Poller:
         if checkpoint_time is None or first_time is None or first_time - checkpoint_time < GAP_SUSPECT_SECONDS:
             return
         oldest = self.source.oldest(time_left)
-        result.add_page(Page([], requests=oldest.requests, retries=oldest.retries))
+        result.add_page(replace(oldest, logs=[]))  # its requests and waits, not its log (not read for queueing)
         oldest_id = next((log_id(e) for e in oldest.logs if log_id(e)), None)
         if oldest_id is not None and oldest_id > cursor:
             result.retention_gaps += 1
