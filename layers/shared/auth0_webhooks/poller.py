@@ -8,6 +8,9 @@ ends when it has caught up, when too little time is left for another page, when 
 limit will not reset in time, or when another poller moved the checkpoint; none of these
 loses a log. An Auth0 or SQS failure raises after the checkpoint was moved to the last log
 before the first message SQS refused.
+
+(Over 300 lines on purpose: the run's rules about the checkpoint, the order of a page and the
+lease only make sense read together.)
 """
 
 from __future__ import annotations
