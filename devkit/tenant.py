@@ -68,6 +68,14 @@ class Faults:
     drop: int = 0
     slow_seconds: float = 0.0
     token_fail: int = 0  # /oauth/token answers 503
+    token_throttle: int = 0  # /oauth/token answers 429 without x-ratelimit-reset
+    token_expires_in: Any = None  # what /oauth/token says in expires_in instead of token_ttl
+    throttle_after: int = 0  # requests to /api/v2/logs answered before ``throttle`` starts
+    throttle: int = 0  # /api/v2/logs answers 429 whatever the bucket holds
+    throttle_reset: str | None = None  # the x-ratelimit-reset of those 429s (None: no such header)
+    reverse_pages: bool = False  # checkpoint pages come newest first (not in log_id order)
+    ignore_from: bool = False  # checkpoint mode answers from the oldest log, as a broken tenant would
+    forget_tokens_after: int | None = None  # after this many more log requests, every token is forgotten (a 401)
 
 
 @dataclass
@@ -102,6 +110,12 @@ class LocalTenant(LocalServer):
         self._logs: list[Any] = []
 
     # -- the tenant's logs -------------------------------------------------------------
+
+    def forget_before(self, key: str) -> None:
+        """Drop the logs that sort before ``key``, as retention does."""
+        with self.lock:
+            start = bisect.bisect_left(self._keys, key)
+            del self._keys[:start], self._logs[:start]
 
     def add(self, entries: list[Any], keys: list[str] | None = None) -> None:
         """Store entries; each sorts by its log_id (or ``_id``), or by the key given for it."""
@@ -138,6 +152,9 @@ class LocalTenant(LocalServer):
             if self.faults.token_fail:
                 self.faults.token_fail -= 1
                 return Reply.json({"error": "server_error", "error_description": "try again"}, 503)
+            if self.faults.token_throttle:
+                self.faults.token_throttle -= 1
+                return Reply.json({"error": "too_many_requests", "error_description": "Too many requests"}, 429)
         if "json" in request.headers.get("content-type", ""):
             body = request.json() or {}
         else:
@@ -159,13 +176,29 @@ class LocalTenant(LocalServer):
         token = secrets.token_urlsafe(32)
         with self.lock:
             self.tokens[token] = (time.time() + self.token_ttl, self.scope)
+        expires_in = self.token_ttl if self.faults.token_expires_in is None else self.faults.token_expires_in
         return Reply.json(
-            {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl, "scope": self.scope}
+            {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": self.scope}
         )
 
     def _api(self, request: Request) -> Reply:
         allowed, headers = self.bucket.take()
         headers["Content-Type"] = "application/json"
+        with self.lock:
+            if self.faults.throttle_after:
+                self.faults.throttle_after -= 1
+            elif self.faults.throttle:
+                self.faults.throttle -= 1
+                allowed = False
+                headers.pop("x-ratelimit-reset", None)
+                headers["x-ratelimit-remaining"] = "0"
+                if self.faults.throttle_reset is not None:
+                    headers["x-ratelimit-reset"] = self.faults.throttle_reset
+            if self.faults.forget_tokens_after is not None:
+                self.faults.forget_tokens_after -= 1
+                if self.faults.forget_tokens_after < 0:
+                    self.faults.forget_tokens_after = None
+                    self.tokens.clear()
         if not allowed:
             return Reply.json(
                 {
@@ -242,9 +275,11 @@ class LocalTenant(LocalServer):
             return _bad_request("Query validation error: 'take' must be an integer between 1 and 100")
         take = int(take_text)
         with self.lock:
-            start = bisect.bisect_right(self._keys, after)
+            start = 0 if self.faults.ignore_from else bisect.bisect_right(self._keys, after)
             page = self._logs[start : start + take]
             last = self._keys[start + len(page) - 1] if page else after
+            if self.faults.reverse_pages:
+                page = page[::-1]
         host = request.headers.get("host", "")
         link = f'<http://{host}/api/v2/logs?from={last}&take={take}>; rel="next"'
         return Reply.json(page, headers={"Link": link})

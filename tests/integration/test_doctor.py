@@ -259,3 +259,37 @@ def test_the_command_takes_flags_over_the_environment_and_prints_no_traceback(te
     )
     assert "s3cr3t" not in result.stdout and CLIENT_SECRET not in result.stdout
     assert json.loads(webhook.deliveries[0].request.body) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"WEBHOOK_AUTHORIZATION": "Bearer €uro-s3cr3t"},
+            "✗ Webhook: WEBHOOK_AUTHORIZATION must be a value an HTTP header can carry",
+        ),
+        (
+            {"WEBHOOK_AUTHORIZATION": "Bearer \u201cs3cr3t\u201d"},  # curly quotes pasted from a document
+            "✗ Webhook: WEBHOOK_AUTHORIZATION must be a value an HTTP header can carry",
+        ),
+        ({"WEBHOOK_URL": "https://hooks.example.com:99999/x?token=url-secret"}, "✗ Webhook: WEBHOOK_URL must be"),
+        ({"WEBHOOK_URL": "https://[::1/x?token=url-secret"}, "✗ Webhook: WEBHOOK_URL must be"),
+        ({"WEBHOOK_CONCURRENT_CALLS": "١٠"}, "✗ Webhook: WEBHOOK_CONCURRENT_CALLS must be a whole number"),  # noqa: RUF001  # Arabic-Indic 10
+        (
+            {"AUTH0_DOMAIN": "https://admin:do-not-log@example.eu.auth0.com", "AUTH0_CLIENT_ID": "c"},
+            "✗ Auth0: AUTH0_DOMAIN must be a tenant domain without user:password@",
+        ),
+    ],
+)
+def test_settings_http_cannot_carry_are_explained_without_a_traceback(capsys, config, expected):
+    environ = {"WEBHOOK_URL": "https://hooks.example.com/x", "AUTH0_CLIENT_SECRET": CLIENT_SECRET, **config}
+    if "AUTH0_DOMAIN" not in config:
+        del environ["AUTH0_CLIENT_SECRET"]
+    else:
+        del environ["WEBHOOK_URL"]
+
+    code, lines = doctor(capsys, environ)
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith(expected)

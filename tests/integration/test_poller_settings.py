@@ -7,7 +7,7 @@ from auth0_webhooks.errors import Auth0Error, ConfigError
 
 from devkit.logs import LogFactory
 from functions.poller.app import lambda_handler
-from tests.conftest import context, ids_of, load_event, queued_ids
+from tests.conftest import checkpoint_of, context, ids_of, load_event, queued_ids
 
 EVENT = load_event("scheduled.json")
 SECRET = "local-secret-do-not-log"
@@ -28,6 +28,12 @@ SECRET = "local-secret-do-not-log"
         ("BATCH_SIZE", "0", "BATCH_SIZE must be a whole number from 1 to 100; got '0'"),
         ("BATCH_SIZE", "101", "BATCH_SIZE must be a whole number from 1 to 100; got '101'"),
         ("BATCH_SIZE", "ten", "BATCH_SIZE must be a whole number from 1 to 100; got 'ten'"),
+        ("BATCH_SIZE", "١٠", "BATCH_SIZE must be a whole number from 1 to 100"),  # noqa: RUF001  # Arabic-Indic 10
+        ("BATCH_SIZE", "1_0", "BATCH_SIZE must be a whole number from 1 to 100; got '1_0'"),
+        ("AUTH0_DOMAIN", "http://[::1", "AUTH0_DOMAIN must be a tenant domain"),
+        ("AUTH0_DOMAIN", "https://admin:pw-do-not-log@example.eu.auth0.com", "AUTH0_DOMAIN must be a tenant domain"),
+        ("AUTH0_DOMAIN", "admin:pw-do-not-log@example.eu.auth0.com", "AUTH0_DOMAIN must be a tenant domain"),
+        ("SLACK_INCOMING_WEBHOOK_URL", "https://hooks.slack.com:0/x", "SLACK_INCOMING_WEBHOOK_URL must be an http(s)"),
         ("START_FROM", "900 2024", "START_FROM must be an Auth0 log_id"),
         ("LOG_TYPES", "s,F!", "LOG_TYPES must be a comma-separated list of Auth0 log type codes"),
         ("MIN_LOG_LEVEL", "5", "MIN_LOG_LEVEL must be a whole number from 0 to 4; got '5'"),
@@ -46,6 +52,7 @@ def test_a_wrong_setting_fails_at_start_naming_it(poller_env, tenant, stack, mon
 
     assert str(raised.value).startswith(expected)
     assert raised.value.setting == name
+    assert "do-not-log" not in str(raised.value)
     assert tenant.stats.log_requests == 0 and queued_ids(stack) == []
 
 
@@ -114,3 +121,50 @@ def test_a_missing_scope_is_reported(poller_env, tenant, stack):
     with pytest.raises(Auth0Error, match="403: Insufficient scope"):
         lambda_handler(EVENT, context())
     assert queued_ids(stack) == []
+
+
+def test_an_upper_case_domain_keeps_the_checkpoint(poller_env, tenant, stack, monkeypatch):
+    factory = LogFactory(seed=6)
+    first, second = factory.many(5), factory.many(5)
+    tenant.add(first)
+    monkeypatch.setenv("AUTH0_DOMAIN", f"http://localhost:{tenant.port}")
+    lambda_handler(EVENT, context())
+    assert queued_ids(stack) == ids_of(first)
+    tenant.add(second)
+    monkeypatch.setenv("AUTH0_DOMAIN", f"HTTP://LocalHost:{tenant.port}")
+
+    lambda_handler(EVENT, context())
+
+    assert queued_ids(stack) == ids_of(second)  # the same checkpoint: no restart from the oldest log
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_an_ssm_parameter_arn_of_any_partition_and_a_flat_name_is_read(
+    poller_env, tenant, stack, monkeypatch, partition
+):
+    name = f"flat-{partition}-{stack.table}"  # no slash: the ARN is …:parameter/<name>, the name has none
+    stack.client("ssm").put_parameter(Name=name, Value=SECRET, Type="SecureString")
+    monkeypatch.delenv("AUTH0_CLIENT_SECRET")
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET_ARN", f"arn:{partition}:ssm:us-east-1:123456789012:parameter/{name}")
+    logs = LogFactory(seed=7).many(3)
+    tenant.add(logs)
+
+    lambda_handler(EVENT, context())
+
+    assert queued_ids(stack) == ids_of(logs)
+
+
+def test_a_checkpoint_kept_under_a_domain_with_capitals_is_carried_over(poller_env, tenant, stack, monkeypatch):
+    factory = LogFactory(seed=8)
+    first, second = factory.many(5), factory.many(5)
+    tenant.add(first + second)
+    legacy = f"LocalHost:{tenant.port}"  # the key earlier releases wrote for AUTH0_DOMAIN=http://LocalHost:…
+    stack.client("dynamodb").put_item(
+        TableName=stack.table, Item={"pk": {"S": legacy}, "log_id": {"S": first[-1]["log_id"]}}
+    )
+    monkeypatch.setenv("AUTH0_DOMAIN", f"http://{legacy}")
+
+    lambda_handler(EVENT, context())
+
+    assert queued_ids(stack) == ids_of(second)
+    assert checkpoint_of(stack, f"localhost:{tenant.port}")["log_id"] == second[-1]["log_id"]

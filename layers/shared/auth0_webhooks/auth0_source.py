@@ -6,11 +6,15 @@ are read with ``requests``: auth0-python has no call for checkpoint mode (``from
 
 Every call takes ``time_left``, a function returning the seconds this run may still spend;
 waits for the rate limit and retries never go past it.
+
+(Over 300 lines on purpose: the token and the log reads share one retry and rate-limit policy,
+kept in one place so both endpoints are handled alike.)
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import time
@@ -26,10 +30,38 @@ from .settings import Auth0Settings
 TimeLeft = Callable[[], float]
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of a 5xx, timeout or garbled reply
-TOKEN_LEEWAY_SECONDS = 60.0  # fetch a new token this long before the old one expires
+# after a 429 whose x-ratelimit-reset is missing or already past: wait this long (the last one repeats);
+# 429s never use up the retries above: the run waits for the limit, or ends cleanly when it cannot
+RATE_LIMIT_WAITS = (1.0, 2.0, 4.0, 8.0)
+TOKEN_LEEWAY_SECONDS = 60.0  # fetch a new token this long before the old one expires (at most half its life)
+DEFAULT_TOKEN_LIFETIME = 86400.0  # when expires_in is missing or not a number (a 401 fetches a new one anyway)
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 TOKEN_TIMEOUT = 5.0
 RESET_MARGIN_SECONDS = 0.05  # wait this much past x-ratelimit-reset
+
+
+def token_lifetime(expires_in: Any) -> float:
+    """Seconds a token lives, from the reply's ``expires_in``; a default when it is not a positive number.
+
+    >>> token_lifetime(86400), token_lifetime("30"), token_lifetime("soon"), token_lifetime(None), token_lifetime("nan")
+    (86400.0, 30.0, 86400.0, 86400.0, 86400.0)
+    """
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError):
+        return DEFAULT_TOKEN_LIFETIME
+    return seconds if math.isfinite(seconds) and seconds > 0 else DEFAULT_TOKEN_LIFETIME
+
+
+def rate_limit_wait(reset_in: float | None, streak: int) -> float:
+    """How long to wait after a 429: until the reset, or a growing pause when the reset is unknown or past.
+
+    >>> rate_limit_wait(5.0, 0), rate_limit_wait(None, 0), rate_limit_wait(-3.0, 1), rate_limit_wait(None, 9)
+    (5.05, 1.0, 2.0, 8.0)
+    """
+    if reset_in is not None and reset_in > 0:
+        return reset_in + RESET_MARGIN_SECONDS
+    return RATE_LIMIT_WAITS[min(streak, len(RATE_LIMIT_WAITS) - 1)]
 
 
 @dataclass(frozen=True)
@@ -78,7 +110,7 @@ class Auth0LogSource:
         self.rate = RateLimit()
         self._clock, self._sleep = clock, sleep
         self._token: str | None = None
-        self._token_expires = 0.0
+        self._token_refresh_at = 0.0
         self.tokens_fetched = 0
 
     # -- the two read modes ------------------------------------------------------------
@@ -93,40 +125,55 @@ class Auth0LogSource:
 
     # -- token -----------------------------------------------------------------------
 
-    def token(self, time_left: TimeLeft) -> str:
-        """A Management API token, fetched again only when it is about to expire."""
-        if self._token is not None and self._clock() < self._token_expires - TOKEN_LEEWAY_SECONDS:
+    def token(self, time_left: TimeLeft, page: Page | None = None) -> str:
+        """A Management API token, fetched again only when it is about to expire.
+
+        Like a log read, a 5xx, a timeout or a dropped connection is retried, and a 429 is waited
+        out (or ends the run with :class:`RateLimited` when it cannot be); waits are counted on ``page``.
+        """
+        if self._token is not None and self._clock() < self._token_refresh_at:
             return self._token
         from auth0.authentication import GetToken  # imported on first use: a warm run never needs it
         from auth0.authentication.exceptions import Auth0Error as SdkError
         from auth0.authentication.exceptions import RateLimitError
 
+        where = f"token request to {self.settings.base_url}/oauth/token"
         scheme, _, domain = self.settings.base_url.partition("://")
-        client = GetToken(
-            domain,
-            self.settings.client_id,
-            client_secret=self.settings.client_secret.reveal(),
-            protocol=scheme,
-            timeout=max(0.5, min(TOKEN_TIMEOUT, time_left())),
-        )
-        try:
-            reply = client.client_credentials(self.settings.audience)
-        except RateLimitError as error:
-            raise RateLimited(max(0.0, error.reset_at - self._clock())) from None
-        except SdkError as error:
-            raise Auth0Error(
-                f"token request to {self.settings.base_url}/oauth/token failed: "
-                f"{error.status_code} {error.error_code}: {error.message}",
-                error.status_code,
-            ) from None
-        except requests.RequestException as error:
-            raise Auth0Error(
-                f"token request to {self.settings.base_url}/oauth/token failed: {type(error).__name__}"
-            ) from None
+        page = page if page is not None else Page([])
+        retries, throttled, problem = iter(RETRY_DELAYS), 0, ""
+        while True:
+            client = GetToken(
+                domain,
+                self.settings.client_id,
+                client_secret=self.settings.client_secret.reveal(),
+                protocol=scheme,
+                timeout=max(0.5, min(TOKEN_TIMEOUT, time_left())),
+            )
+            try:
+                reply = client.client_credentials(self.settings.audience)
+                break
+            except RateLimitError as error:
+                reset_in = error.reset_at - self._clock() if error.reset_at > 0 else None
+                self._throttled(page, reset_in, throttled, time_left)
+                throttled += 1
+                continue
+            except SdkError as error:
+                if not (error.status_code == 408 or error.status_code >= 500):
+                    raise Auth0Error(
+                        f"{where} failed: {error.status_code} {error.error_code}: {error.message}", error.status_code
+                    ) from None
+                problem = f"HTTP {error.status_code}"
+            except (requests.Timeout, requests.ConnectionError) as error:
+                problem = type(error).__name__
+            except requests.RequestException as error:
+                raise Auth0Error(f"{where} failed: {type(error).__name__}") from None
+            if not self._pause_before_retry(next(retries, None), page, time_left):
+                raise Auth0Error(f"{where} failed after {page.retries + 1} attempts; last: {problem}")
         if not isinstance(reply, dict) or not reply.get("access_token"):
-            raise Auth0Error(f"token request to {self.settings.base_url}/oauth/token returned no access_token")
+            raise Auth0Error(f"{where} returned no access_token")
+        lifetime = token_lifetime(reply.get("expires_in"))
         self._token = str(reply["access_token"])
-        self._token_expires = self._clock() + float(reply.get("expires_in", 86400))
+        self._token_refresh_at = self._clock() + lifetime - min(TOKEN_LEEWAY_SECONDS, lifetime / 2)
         self.tokens_fetched += 1
         return self._token
 
@@ -135,10 +182,10 @@ class Auth0LogSource:
     def _get(self, params: dict[str, Any], time_left: TimeLeft) -> Page:
         page = Page([])
         refreshed_token = False
-        problem = ""
-        for delay in (*RETRY_DELAYS, None):
+        retries, throttled, problem = iter(RETRY_DELAYS), 0, ""
+        while True:
             self._wait_for_tokens(page, time_left)
-            headers = {"Authorization": f"Bearer {self.token(time_left)}", "Accept": "application/json"}
+            headers = {"Authorization": f"Bearer {self.token(time_left, page)}", "Accept": "application/json"}
             page.request_count += 1
             try:
                 reply = self.session.get(
@@ -159,9 +206,10 @@ class Auth0LogSource:
                         return page
                     problem = "a reply that is not a JSON list of logs"
                 elif status == 429:
-                    problem = "HTTP 429"
-                    self.rate = RateLimit(self.rate.limit, 0, self.rate.reset or self._clock() + 1)
-                    continue  # _wait_for_tokens waits for the reset, or ends the run if it cannot
+                    reset = self.rate.reset
+                    self._throttled(page, None if reset is None else reset - self._clock(), throttled, time_left)
+                    throttled += 1
+                    continue  # a 429 is waited out, never counted as a retry
                 elif status == 401 and not refreshed_token:
                     self._token, refreshed_token = None, True
                     continue
@@ -169,14 +217,30 @@ class Auth0LogSource:
                     problem = f"HTTP {status}"
                 else:
                     raise Auth0Error(f"GET /api/v2/logs answered {status}: {_error_message(reply)}", status)
-            if delay is None:
+            if not self._pause_before_retry(next(retries, None), page, time_left):
                 break
-            pause = delay * random.uniform(0.5, 1.0)
-            if pause >= time_left():
-                break
-            page.retries += 1
-            self._sleep(pause)
         raise Auth0Error(f"GET /api/v2/logs failed after {page.request_count} attempts; last: {problem}")
+
+    def _pause_before_retry(self, delay: float | None, page: Page, time_left: TimeLeft) -> bool:
+        """Sleep before the next try; ``False`` when the retries are spent or the run has no time for it."""
+        if delay is None:
+            return False
+        pause = delay * random.uniform(0.5, 1.0)
+        if pause >= time_left():
+            return False
+        page.retries += 1
+        self._sleep(pause)
+        return True
+
+    def _throttled(self, page: Page, reset_in: float | None, streak: int, time_left: TimeLeft) -> None:
+        """After a 429: wait for the reset (or a growing pause), or raise RateLimited if the run cannot."""
+        wait = rate_limit_wait(reset_in, streak)
+        if wait >= time_left():
+            raise RateLimited(wait)
+        page.rate_limit_waits += 1
+        page.waited_seconds += wait
+        self._sleep(wait)
+        self.rate = RateLimit()  # waited: the next reply says how things stand
 
     def _wait_for_tokens(self, page: Page, time_left: TimeLeft) -> None:
         """Wait for the rate-limit bucket to refill when the last reply said it was empty."""

@@ -1,8 +1,8 @@
 """The environment, read with types: every error names the variable, secrets never print themselves.
 
 A secret setting ``NAME`` may instead be given as ``NAME_ARN``: the ARN or name of a
-Secrets Manager secret, or an SSM SecureString parameter (``arn:aws:ssm:…`` or a name
-starting with ``/``). Secret values are wrapped in :class:`Secret` so that they never
+Secrets Manager secret, or an SSM SecureString parameter (an ``arn:<partition>:ssm:…`` ARN
+or a name starting with ``/``). Secret values are wrapped in :class:`Secret` so that they never
 show up in a log line, a repr or an error.
 
 >>> env = Env({"BATCH_SIZE": "50", "LOG_TYPES": "s, f"})
@@ -26,6 +26,9 @@ from .errors import ConfigError
 
 SECRET_MAX_AGE_SECONDS = 300  # a rotated secret is picked up within five minutes
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits only: int() also takes Arabic-Indic digits and "1_0"
+_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[^:]*:[^:]*:parameter(?P<name>/.*)$")
 
 
 class Secret:
@@ -74,10 +77,19 @@ class Env:
         return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        return int(self._ranged(name, default, low, high, int, f"a whole number from {low} to {high}"))
+        """A whole number written in ASCII digits.
+
+        >>> Env({"N": "1_0"}).integer("N", default=1, low=1, high=100)
+        Traceback (most recent call last):
+        ...
+        auth0_webhooks.errors.ConfigError: N must be a whole number from 1 to 100; got '1_0'
+        """
+        allowed = f"a whole number from {low} to {high}"
+        return int(self._ranged(name, default, low, high, _parser(_INTEGER, int), allowed))
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
-        return self._ranged(name, default, low, high, float, f"a number of seconds from {low:g} to {high:g}")
+        allowed = f"a number of seconds from {low:g} to {high:g}"
+        return self._ranged(name, default, low, high, _parser(_DECIMAL, float), allowed)
 
     def _ranged(
         self, name: str, default: float, low: float, high: float, parse: Callable[[str], float], allowed: str
@@ -126,14 +138,46 @@ class Env:
         return None
 
 
+def _parser(pattern: re.Pattern[str], convert: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        if not pattern.match(raw):
+            raise ValueError(raw)
+        return convert(raw)
+
+    return parse
+
+
+def ssm_name(reference: str) -> str | None:
+    """The SSM parameter a ``*_ARN`` setting names, or ``None`` if it names a Secrets Manager secret.
+
+    An SSM parameter ARN in any partition names ``/path/name`` or ``name`` (a name without a
+    slash is stored without one); a reference starting with ``/`` is a parameter's name.
+
+    >>> ssm_name("arn:aws:ssm:eu-west-1:123456789012:parameter/auth0/secret")
+    '/auth0/secret'
+    >>> ssm_name("arn:aws-cn:ssm:cn-north-1:123456789012:parameter/flat")
+    'flat'
+    >>> ssm_name("/auth0/secret"), ssm_name("arn:aws-us-gov:secretsmanager:us-gov-west-1:1:secret:x")
+    ('/auth0/secret', None)
+    """
+    if reference.startswith("/"):
+        return reference
+    match = _SSM_ARN.match(reference)
+    if match is None:
+        return None
+    name = match["name"]
+    # arn:…:parameter/a/b names "/a/b"; arn:…:parameter/flat names "flat" (the ARN adds the slash)
+    return name if "/" in name[1:] else name[1:]
+
+
 def _fetch_secret(setting: str, reference: str) -> str:
     """Read a secret once per container (Powertools caches it for SECRET_MAX_AGE_SECONDS)."""
     from aws_lambda_powertools.utilities import parameters
 
-    is_ssm = reference.startswith(("/", "arn:aws:ssm:"))
+    name = ssm_name(reference)
+    is_ssm = name is not None
     try:
-        if is_ssm:
-            name = reference.split(":parameter", 1)[1] if reference.startswith("arn:") else reference
+        if name is not None:
             value = parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
         else:
             value = parameters.get_secret(reference, max_age=SECRET_MAX_AGE_SECONDS)

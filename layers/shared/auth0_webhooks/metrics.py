@@ -25,7 +25,10 @@ UNITS: Mapping[str, MetricUnit] = {
 }
 
 
-PUBLISHED = frozenset({"LogsRead", "LagSeconds", "LogsDelivered", DELIVERY_LATENCY})
+# what the alarms (and the optional dashboard) read; the poller's are sent on every run, the
+# deliverer's only when it delivered, Anomalies only when there were some
+PUBLISHED = frozenset({"LagSeconds", "Progress", "Anomalies", "LogsDelivered", DELIVERY_LATENCY})
+OCCASIONAL = frozenset({"Anomalies"})  # sent only when something happened: a quiet run has none
 
 
 def stack_metrics() -> Metrics:

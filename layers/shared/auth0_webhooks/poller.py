@@ -1,17 +1,24 @@
-"""One poller run: checkpoint → Auth0 log pages → filter → SQS → checkpoint.
+"""One poller run: lease → checkpoint → Auth0 log pages → filter → SQS → checkpoint.
 
-The checkpoint moves only after SQS accepted every message before it, and only by a
-conditional write. A run ends when it has caught up, when too little time is left for
-another page, when the rate limit will not reset in time, or when another poller moved
-the checkpoint; none of these loses a log. An Auth0 or SQS failure raises after the
-checkpoint was moved to the last batch SQS accepted.
+A run first takes the checkpoint's lease; if another run holds it, this one ends at once
+without reading. Each page is put in ``log_id`` order and anything at or before the
+checkpoint is dropped (reported as an anomaly), so the checkpoint only moves forward. It
+moves only after SQS accepted every message before it, and only by a conditional write. A run
+ends when it has caught up, when too little time is left for another page, when the rate
+limit will not reset in time, or when another poller moved the checkpoint; none of these
+loses a log. An Auth0 or SQS failure raises after the checkpoint was moved to the last log
+before the first message SQS refused.
+
+(Over 300 lines on purpose: the run's rules about the checkpoint, the order of a page and the
+lease only make sense read together.)
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -24,13 +31,17 @@ from .checkpoint import CheckpointStore
 from .dead_letters import dead_letter_message
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
-from .log_entry import log_id, log_time
+from .log_entry import log_id, parse_date
 from .messages import Message
 from .queue import LogQueue, batch_messages
 from .redaction import describe
 from .settings import Auth0Settings, PollerSettings
 
 logger = Logger(child=True)
+
+# the first new log this much newer than the checkpoint's newest log makes the run ask Auth0 for
+# the oldest log it keeps: if that is past the checkpoint, the logs in between are gone
+GAP_SUSPECT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,9 @@ class RunResult:
     """What one run did; ``stopped`` says why it ended."""
 
     checkpoint: str | None
-    stopped: str = "caught-up"  # caught-up | out-of-time | rate-limited | lost-race
+    # caught-up | out-of-time | rate-limited | lost-race | leased (another run holds the lease)
+    # | stale-page (Auth0 answered only logs at or before the checkpoint)
+    stopped: str = "caught-up"
     pages: int = 0
     read: int = 0
     kept: int = 0
@@ -57,8 +70,11 @@ class RunResult:
     auth0_retries: int = 0
     rate_limit_waits: int = 0
     rate_limit_wait_seconds: float = 0.0
-    newest_log_date: str | None = None
+    newest_log_date: str | None = None  # of the newest log at or before the checkpoint
     lag_seconds: float = 0.0
+    stale_dropped: int = 0  # logs Auth0 sent that were at or before the checkpoint
+    retention_gaps: int = 0  # 1 when the checkpoint was older than the oldest log Auth0 keeps
+    moved: bool = False  # the checkpoint moved during this run
 
     def add_page(self, page: Page) -> None:
         self.auth0_requests += page.request_count
@@ -69,12 +85,21 @@ class RunResult:
             self.pages += 1
             self.read += len(page.logs)
 
+    @property
+    def progressed(self) -> bool:
+        """The checkpoint moved, or the run saw that there was nothing new: what the silence alarm waits for."""
+        return self.moved or self.stopped == "caught-up"
+
     def summary(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "progressed": self.progressed}
 
     def metrics(self) -> dict[str, float]:
-        """Counts for CloudWatch (all in Count, but LagSeconds)."""
-        return {
+        """Counts for CloudWatch (all in Count, but LagSeconds).
+
+        ``Progress`` only when the run progressed, ``Anomalies`` only when there were some: a custom
+        metric is billed for the hours it is sent, and the alarms read a missing one as "none".
+        """
+        values: dict[str, float] = {
             "LogsRead": self.read,
             "LogsKept": self.kept,
             "LogsEnqueued": self.enqueued,
@@ -84,6 +109,11 @@ class RunResult:
             "RateLimitWaits": self.rate_limit_waits,
             "LagSeconds": round(self.lag_seconds, 3),
         }
+        if self.stale_dropped or self.retention_gaps:
+            values["Anomalies"] = (self.stale_dropped > 0) + self.retention_gaps
+        if self.progressed:
+            values["Progress"] = 1
+        return values
 
 
 class Poller:
@@ -99,12 +129,27 @@ class Poller:
         start_from: str | None = None,
         timing: Timing = Timing(),
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.source, self.store, self.queue, self.keep = source, store, queue, keep
         self.batch_size, self.start_from, self.timing, self._clock = batch_size, start_from, timing, clock
+        self._wall_clock = wall_clock
+        self.run_id = uuid.uuid4().hex
         self.result: RunResult | None = None  # the run so far, also when it raised
 
     def run(self, remaining_seconds: Callable[[], float]) -> RunResult:
+        now = self._wall_clock()
+        if not self.store.take_lease(self.run_id, now + remaining_seconds(), now):
+            logger.warning("another poller run holds the checkpoint's lease: ending this run without reading")
+            self.result = RunResult(checkpoint=None, stopped="leased")
+            return self.result
+        try:
+            return self._run(remaining_seconds)
+        finally:
+            if not self.store.release_lease(self.run_id):
+                logger.warning("this run's lease had lapsed and another run took it")
+
+    def _run(self, remaining_seconds: Callable[[], float]) -> RunResult:
         state = self.store.load()
         cursor = state.log_id
         if self.start_from is not None and self.start_from != state.start_from:
@@ -117,7 +162,7 @@ class Poller:
             return remaining_seconds() - self.timing.reserve
 
         slowest = self.timing.min_page
-        last_log_time: float | None = None
+        gap_checked = False
         while True:
             if time_left() < slowest:
                 result.stopped = "out-of-time"
@@ -128,32 +173,84 @@ class Poller:
                     page = self.source.oldest(time_left)
                 else:
                     page = self.source.after(cursor, self.batch_size, time_left)
+                result.add_page(page)
+                if not page.logs:
+                    break
+                entries, texts = self._new_entries(page, cursor, result)
+                if not entries:
+                    result.stopped = "stale-page"
+                    break
+                if cursor is not None and not gap_checked:
+                    gap_checked = True
+                    self._check_retention(cursor, entries, result, time_left)
             except RateLimited as limited:
                 logger.warning("rate limited: ending the run", extra={"reset_in": round(limited.reset_in, 2)})
                 result.stopped = "rate-limited"
                 break
-            result.add_page(page)
-            if not page.logs:
-                break
-            cursor = self._enqueue(page, cursor, result)
+            cursor = self._enqueue(entries, texts, cursor, result)
             if cursor is None:
                 break  # lost the race to another poller
-            last_log_time = max(filter(None, map(log_time, page.logs)), default=last_log_time)
             slowest = max(slowest, self._clock() - started)
             if not fresh_start and len(page.logs) < self.batch_size:
                 break  # a short page in checkpoint mode: caught up, no need to ask for an empty one
-        if result.stopped != "caught-up" and last_log_time is not None:
-            result.lag_seconds = max(0.0, time.time() - last_log_time)
-        self.store.record_success()
+        newest = parse_date(result.newest_log_date)
+        if result.stopped != "caught-up" and newest is not None:
+            result.lag_seconds = max(0.0, self._wall_clock() - newest)  # from the checkpoint's newest log
+        if result.progressed:
+            self.store.record_success()
         return result
 
-    def _enqueue(self, page: Page, cursor: str | None, result: RunResult) -> str | None:
-        """Queue one page's kept logs, then move the checkpoint past the whole page."""
+    def _new_entries(self, page: Page, cursor: str | None, result: RunResult) -> tuple[list[Any], list[str] | None]:
+        """The page's entries after ``cursor``, in ``log_id`` order (malformed entries first), with their texts."""
+        texts = page.texts if page.texts is not None else [""] * len(page.logs)
+        malformed = [(entry, text) for entry, text in zip(page.logs, texts, strict=True) if log_id(entry) is None]
+        with_ids = sorted(
+            ((log_id(entry) or "", entry, text) for entry, text in zip(page.logs, texts, strict=True) if log_id(entry)),
+            key=lambda item: item[0],
+        )
+        after = [(entry, text) for entry_id, entry, text in with_ids if cursor is None or entry_id > cursor]
+        stale = len(with_ids) - len(after)
+        if stale:
+            result.stale_dropped += stale
+            logger.warning(
+                "Auth0 sent logs at or before the checkpoint: dropped them (does the tenant ignore `from`?)",
+                extra={"dropped": stale, "checkpoint": cursor, "page": len(page.logs)},
+            )
+        if with_ids and not after:
+            return [], None  # nothing new: the malformed entries of a repeated page were sent the first time
+        if not with_ids:
+            raise Auth0Error(f"a page of {len(page.logs)} entries without a log_id or _id: the checkpoint cannot move")
+        chosen = malformed + after
+        return [entry for entry, _ in chosen], ([text for _, text in chosen] if page.texts is not None else None)
+
+    def _check_retention(
+        self, cursor: str, entries: list[Any], result: RunResult, time_left: Callable[[], float]
+    ) -> None:
+        """Warn and count when the checkpoint is older than the oldest log the tenant still keeps."""
+        checkpoint_time = parse_date(result.newest_log_date)
+        first_time = next((t for t in (parse_date(e.get("date")) for e in entries if log_id(e)) if t is not None), None)
+        if checkpoint_time is None or first_time is None or first_time - checkpoint_time < GAP_SUSPECT_SECONDS:
+            return
+        oldest = self.source.oldest(time_left)
+        result.add_page(replace(oldest, logs=[]))  # its requests and waits, not its log (not read for queueing)
+        oldest_id = next((log_id(e) for e in oldest.logs if log_id(e)), None)
+        if oldest_id is not None and oldest_id > cursor:
+            result.retention_gaps += 1
+            oldest_date = oldest.logs[0].get("date") if isinstance(oldest.logs[0], dict) else None
+            logger.warning(
+                "the checkpoint is older than the oldest log Auth0 keeps: the logs in between are gone",
+                extra={"checkpoint": cursor, "checkpoint_date": result.newest_log_date, "oldest_kept": oldest_date},
+            )
+
+    def _enqueue(
+        self, entries: list[Any], texts: list[str] | None, cursor: str | None, result: RunResult
+    ) -> str | None:
+        """Queue one page's kept logs (in log_id order), then move the checkpoint past the whole page."""
         ids: list[str] = []
         malformed: list[Message] = []
         kept: list[dict[str, Any]] = []
         kept_texts: list[str] = []
-        for index, entry in enumerate(page.logs):
+        for index, entry in enumerate(entries):
             entry_id = log_id(entry)
             if entry_id is None:
                 malformed.append(dead_letter_message(entry, "malformed log: no log_id or _id"))
@@ -161,40 +258,41 @@ class Poller:
             ids.append(entry_id)
             if self.keep(entry):
                 kept.append(entry)
-                kept_texts.append(page.texts[index] if page.texts is not None else "")
-        if not ids:
-            raise Auth0Error(f"a page of {len(page.logs)} entries without a log_id or _id: the checkpoint cannot move")
-        messages = malformed + batch_messages(
-            kept, self.batch_size, texts=kept_texts if page.texts is not None else None
-        )
+                kept_texts.append(texts[index] if texts is not None else "")
+        messages = malformed + batch_messages(kept, self.batch_size, texts=kept_texts if texts is not None else None)
         try:
             self.queue.send(messages)
         except QueueError as error:
-            self._advance_after_failure(messages[: error.accepted], cursor)
+            self._advance_after_failure(entries, messages[error.accepted], cursor, result)
             raise
         result.kept += len(kept)
         result.messages += len(messages)
         result.dead_lettered += sum(1 for m in messages if m.dead_letter)
         result.enqueued += sum(len(m.log_ids) for m in messages if not m.dead_letter)
-        newest, newest_date = max(ids), _newest_date(kept)
+        return self._advance(cursor, ids[-1], entries, result)
+
+    def _advance(self, cursor: str | None, to: str, entries: list[Any], result: RunResult) -> str | None:
+        """Move the checkpoint to ``to``, noting the newest date among ``entries`` up to it."""
+        newest_date = _newest_date([e for e in entries if (log_id(e) or "") and (log_id(e) or "") <= to])
+        newest_date = max(filter(None, (newest_date, result.newest_log_date)), default=None)
         try:
-            self.store.advance(cursor, newest, newest_date)
+            self.store.advance(cursor, to, newest_date)
         except CheckpointConflict:
             logger.warning("another poller moved the checkpoint: ending this run", extra={"was": cursor})
             result.stopped = "lost-race"
             return None
-        result.checkpoint = newest
-        result.newest_log_date = newest_date or result.newest_log_date
-        return newest
+        result.checkpoint, result.newest_log_date, result.moved = to, newest_date, True
+        return to
 
-    def _advance_after_failure(self, accepted: list[Message], cursor: str | None) -> None:
-        ids = [m.last_id for m in accepted if m.last_id and not m.dead_letter]
-        if not ids:
-            return
-        try:
-            self.store.advance(cursor, max(ids), None)
-        except CheckpointConflict:
-            pass  # the other poller is ahead; it will carry on
+    def _advance_after_failure(
+        self, entries: list[Any], refused: Message, cursor: str | None, result: RunResult
+    ) -> None:
+        """Move the checkpoint to the last log before the first message SQS refused."""
+        if not refused.log_ids:
+            return  # a malformed entry: those go first, so nothing after it was sent
+        below = [entry_id for entry_id in map(log_id, entries) if entry_id and entry_id < refused.log_ids[0]]
+        if below:
+            self._advance(cursor, below[-1], entries, result)
 
 
 def _newest_date(entries: list[Any]) -> str | None:
@@ -226,7 +324,9 @@ def build_poller(settings: PollerSettings) -> Poller:
         logger.warning("LOG_TYPES lists codes missing from the level table", extra={"codes": keep.unknown_types()})
     return Poller(
         source=log_source(settings.auth0),
-        store=CheckpointStore(clients.dynamodb(), settings.checkpoint_table, settings.auth0.domain),
+        store=CheckpointStore(
+            clients.dynamodb(), settings.checkpoint_table, settings.auth0.domain, settings.auth0.legacy_key
+        ),
         queue=LogQueue(clients.sqs(), settings.queue_url, settings.dead_letter_queue_url),
         keep=keep,
         batch_size=settings.batch_size,

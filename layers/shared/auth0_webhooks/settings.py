@@ -16,6 +16,7 @@ from .env import Env, Secret
 from .errors import ConfigError
 
 _DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^/@]*@", re.IGNORECASE)
 _LOG_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
@@ -24,9 +25,11 @@ class Auth0Settings:
     """Where the tenant is and how to get a token for it."""
 
     base_url: str  # https://example.eu.auth0.com, or http://127.0.0.1:8080 for a local tenant
-    domain: str  # host[:port], used for the token audience
+    domain: str  # host[:port], lower-cased: the token audience and the checkpoint's key
     client_id: str
     client_secret: Secret
+    # the key earlier releases used when AUTH0_DOMAIN had capitals (they kept its case), else None
+    legacy_key: str | None = None
 
     @property
     def audience(self) -> str:
@@ -36,9 +39,11 @@ class Auth0Settings:
     def from_env(cls, env: Env) -> Auth0Settings:
         raw = env.required("AUTH0_DOMAIN", "a tenant domain such as example.eu.auth0.com")
         base_url, domain = parse_domain(raw)
+        given = raw.split("://", 1)[-1].rstrip("/")
         return cls(
             base_url=base_url,
             domain=domain,
+            legacy_key=given if given != domain else None,
             client_id=env.required("AUTH0_CLIENT_ID", "the client id of a machine-to-machine app with read:logs"),
             client_secret=env.secret("AUTH0_CLIENT_SECRET"),  # type: ignore[arg-type]  # required=True
         )
@@ -47,24 +52,82 @@ class Auth0Settings:
 def parse_domain(raw: str) -> tuple[str, str]:
     """``(base_url, domain)`` from a tenant domain or a full base URL.
 
+    Host names are case-insensitive, so the domain is lower-cased: it is the checkpoint's key,
+    and ``Example.EU.auth0.com`` must find the checkpoint ``example.eu.auth0.com`` left.
+    Credentials (``user:pw@``) are refused and never repeated in the error.
+
     >>> parse_domain("example.eu.auth0.com")
+    ('https://example.eu.auth0.com', 'example.eu.auth0.com')
+    >>> parse_domain("Example.EU.Auth0.com")
     ('https://example.eu.auth0.com', 'example.eu.auth0.com')
     >>> parse_domain("http://127.0.0.1:8080/")
     ('http://127.0.0.1:8080', '127.0.0.1:8080')
+    >>> parse_domain("https://admin:hunter2@example.eu.auth0.com")
+    Traceback (most recent call last):
+    ...
+    auth0_webhooks.errors.ConfigError: AUTH0_DOMAIN must be a tenant domain without user:password@; got 'https://***@example.eu.auth0.com'
     """
     allowed = "a tenant domain such as example.eu.auth0.com, or a base URL such as http://127.0.0.1:8080"
+    shown = _USERINFO.sub(r"\1***@", raw)
+    if "@" in raw:
+        raise ConfigError("AUTH0_DOMAIN", "a tenant domain without user:password@", got=shown)
+    raw = raw.lower()
     if "://" not in raw:
         if not _DOMAIN.match(raw):
-            raise ConfigError("AUTH0_DOMAIN", allowed, got=raw)
+            raise ConfigError("AUTH0_DOMAIN", allowed, got=shown)
         return f"https://{raw}", raw
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise ConfigError("AUTH0_DOMAIN", allowed, got=raw)
     try:
+        parts = urlsplit(raw)
         parts.port  # noqa: B018  # raises ValueError on a bad port
-    except ValueError:
-        raise ConfigError("AUTH0_DOMAIN", allowed, got=raw) from None
+    except ValueError:  # a bad port, a broken [IPv6] host
+        raise ConfigError("AUTH0_DOMAIN", allowed, got=shown) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ConfigError("AUTH0_DOMAIN", allowed, got=shown)
     return f"{parts.scheme}://{parts.netloc}", parts.netloc
+
+
+def check_url(name: str, url: str, allowed: str) -> None:
+    """Refuse a URL that ``requests`` would only reject at the first call (a bad port, a broken IPv6 host).
+
+    The URL is not repeated: its path or query may hold a token.
+
+    >>> check_url("WEBHOOK_URL", "https://[::1:443/hook", "an https:// URL")
+    Traceback (most recent call last):
+    ...
+    auth0_webhooks.errors.ConfigError: WEBHOOK_URL must be an https:// URL (a host and, if any, a port from 1 to 65535)
+    """
+    problem = f"{allowed} (a host and, if any, a port from 1 to 65535)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(name, problem) from None
+    if not parts.hostname or port == 0 or any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        raise ConfigError(name, problem)
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Refuse a header value HTTP cannot carry: outside Latin-1, or holding control characters or CR/LF.
+
+    Says where the bad character is, never the value (a secret).
+
+    >>> try:
+    ...     check_header_value("WEBHOOK_AUTHORIZATION", "Bearer \u20acuro")
+    ... except ConfigError as error:
+    ...     print(str(error).split("(", 1)[1])
+    character 8 is not Latin-1; straight quotes, not curly ones)
+    """
+    for position, char in enumerate(value, start=1):
+        if ord(char) > 255:
+            reason = f"character {position} is not Latin-1; straight quotes, not curly ones"
+        elif (ord(char) < 32 and char != "\t") or ord(char) == 127:
+            reason = f"character {position} is a control character or line break"
+        else:
+            continue
+        raise ConfigError(
+            name,
+            f"a value an HTTP header can carry: Latin-1 characters, no control characters or line breaks ({reason})",
+        )
 
 
 @dataclass(frozen=True)
@@ -77,6 +140,8 @@ class SlackSettings:
         url = env.secret("SLACK_INCOMING_WEBHOOK_URL", required=False)
         if url is not None and not url.reveal().startswith(("https://", "http://")):
             raise ConfigError("SLACK_INCOMING_WEBHOOK_URL", "an http(s) URL of a Slack incoming webhook")
+        if url is not None:
+            check_url("SLACK_INCOMING_WEBHOOK_URL", url.reveal(), "an http(s) URL of a Slack incoming webhook")
         return cls(url=url, send_success=env.boolean("SLACK_SEND_SUCCESS", False))
 
 
@@ -149,6 +214,7 @@ class DelivererSettings:
         env = Env(environ)
         url = env.required("WEBHOOK_URL", "the https:// URL of the webhook receiver")
         insecure = env.boolean("ALLOW_INSECURE_WEBHOOK", False)
+        check_url("WEBHOOK_URL", url, "an https:// URL")
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ConfigError("WEBHOOK_URL", "an https:// URL")
@@ -162,9 +228,12 @@ class DelivererSettings:
                 WebhookSigner(signing_secret.reveal())
             except ValueError as error:
                 raise ConfigError("WEBHOOK_SECRET", f"a Standard Webhooks secret (whsec_ + base64): {error}") from None
+        authorization = env.secret("WEBHOOK_AUTHORIZATION", required=False)
+        if authorization is not None:
+            check_header_value("WEBHOOK_AUTHORIZATION", authorization.reveal())
         return cls(
             webhook_url=url,
-            authorization=env.secret("WEBHOOK_AUTHORIZATION", required=False),
+            authorization=authorization,
             signing_secret=signing_secret,
             send_as_batch=env.boolean("SEND_AS_BATCH", True),
             concurrency=env.integer("WEBHOOK_CONCURRENT_CALLS", default=5, low=1, high=50),
