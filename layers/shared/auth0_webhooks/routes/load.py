@@ -1,0 +1,384 @@
+"""Read and check a routes file, or build the single ``default`` route from today's webhook settings.
+
+Checking reports every problem at once, each naming the route and the field: first what the
+JSON Schema (``routes.schema.json``) says, then what a schema cannot (known categories, https,
+secrets under the stack's prefix, unique ids, paths that can be hashed).
+
+>>> routes = parse_routes({"routes": [{"id": "siem", "destination": {"type": "webhook", "url": "https://siem.example"}}]})
+>>> routes[0].id, routes[0].destination.format
+('siem', 'array')
+>>> parse_routes({"routes": [{"id": "x", "colour": 1, "destination": {"type": "webhook", "url": "http://x"}}]})
+Traceback (most recent call last):
+...
+auth0_webhooks.errors.RoutesError: routes file has 2 errors:
+  route x: colour: unknown field; allowed: description, destination, id, match, pii
+  route x: destination.url: must be an https:// URL (http:// only with allow_insecure: true, for local runs); got 'http://x'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import jsonschema
+import yaml
+
+from ..errors import RoutesError
+from ..filters import LEVEL_NAMES
+from .match import CATEGORIES
+from .model import (
+    FORMAT_ALIASES,
+    Destination,
+    EmailDestination,
+    EventBridgeDestination,
+    Format,
+    Match,
+    Pii,
+    Route,
+    SecretRef,
+    SlackDestination,
+    WebhookDestination,
+)
+from .pii import path_problem
+
+ROUTES_FILE_SETTING = "ROUTES_FILE"
+DEFAULT_ROUTE_ID = "default"
+# Headers the deliverer sets itself; a route's static headers may not replace them.
+RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "content-encoding",
+        "content-length",
+        "host",
+        "transfer-encoding",
+        "webhook-id",
+        "webhook-signature",
+        "webhook-timestamp",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a warning) in a routes file."""
+
+    route: str  # the route's id, or its position ("#2") when it has none, or "" for the file
+    field: str  # dotted, inside the route: destination.url, match.categories[1]
+    message: str
+
+    def __str__(self) -> str:
+        where = ": ".join(part for part in (f"route {self.route}" if self.route else "", self.field) if part)
+        return f"{where}: {self.message}" if where else self.message
+
+
+@cache
+def schema() -> Mapping[str, Any]:
+    """The JSON Schema of a routes file, as shipped with the package."""
+    text = resources.files(__package__).joinpath("routes.schema.json").read_text(encoding="utf-8")
+    return cast(Mapping[str, Any], json.loads(text))
+
+
+def routes_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The routes file ``ROUTES_FILE`` names, or None (then :func:`default_route` applies)."""
+    value = (os.environ if environ is None else environ).get(ROUTES_FILE_SETTING, "").strip()
+    return Path(value) if value else None
+
+
+def read_yaml(path: Path) -> Any:
+    """The file's YAML, or a RoutesError naming the file and the line."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RoutesError(str(path), [f"cannot be read ({error.strerror or type(error).__name__})"]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise RoutesError(str(path), [f"is not valid YAML{where}: {getattr(error, 'problem', error)}"]) from None
+
+
+def load_routes(path: Path, secret_prefix: str | None = None) -> tuple[Route, ...]:
+    """The routes in ``path``; a RoutesError listing every problem if any."""
+    return parse_routes(read_yaml(path), secret_prefix=secret_prefix, source=str(path))
+
+
+def parse_routes(data: Any, secret_prefix: str | None = None, source: str = "routes file") -> tuple[Route, ...]:
+    """Routes from a parsed routes file; a RoutesError listing every problem if any."""
+    problems = [str(problem) for problem in errors(data, secret_prefix)]
+    if problems:
+        raise RoutesError(source, problems)
+    return tuple(_route(raw) for raw in data["routes"])
+
+
+def errors(data: Any, secret_prefix: str | None = None) -> list[Problem]:
+    """Every error in a parsed routes file (empty when it is good)."""
+    found = [_schema_problem(data, error) for error in _validator().iter_errors(data)]
+    found.sort(key=lambda problem: (_route_order(data, problem.route), problem.field))
+    if not isinstance(data, Mapping) or not isinstance(data.get("routes"), list):
+        return found
+    seen: dict[str, int] = {}
+    for position, raw in enumerate(data["routes"], start=1):
+        if isinstance(raw, Mapping):
+            route = _route_name(raw, position)
+            if isinstance(raw.get("id"), str):
+                if raw["id"] in seen:
+                    found.append(Problem(route, "id", f"is also the id of route #{seen[raw['id']]}; ids must be unique"))
+                seen.setdefault(raw["id"], position)
+            found += _semantic_problems(route, raw, secret_prefix)
+    return found
+
+
+def warnings(routes: Sequence[Route]) -> list[Problem]:
+    """What is allowed but probably not meant."""
+    from .match import log_categories
+
+    found = []
+    for route in routes:
+        for name in ("types", "exclude_types"):
+            unknown = sorted(code for code in getattr(route.match, name) if code not in log_categories())
+            if unknown:
+                found.append(
+                    Problem(route.id, f"match.{name}", f"{', '.join(unknown)}: not in the log type table (kept as given)")
+                )
+        if route.pii.hash_key_secret is not None and not route.pii.hash:
+            found.append(Problem(route.id, "pii.hash_key_secret", "is set but pii.hash lists no field"))
+        if isinstance(route.destination, SlackDestination | EmailDestination):
+            found.append(
+                Problem(route.id, "destination.type", f"{route.destination.type} destinations are not delivered yet")
+            )
+    return found
+
+
+def default_route(
+    webhook_url: str,
+    authorization_secret: str | None = None,
+    signing_secret: str | None = None,
+    send_as_batch: bool = True,
+    log_types: Sequence[str] = (),
+    min_log_level: int | None = None,
+    api_endpoints: Sequence[str] = (),
+    concurrency: int = 5,
+    timeout: float = 10.0,
+) -> Route:
+    """The one route today's settings describe (WEBHOOK_URL, WEBHOOK_AUTHORIZATION_ARN, WEBHOOK_SECRET_ARN,
+    SEND_AS_BATCH, LOG_TYPES, MIN_LOG_LEVEL, API_ENDPOINTS, WEBHOOK_CONCURRENT_CALLS, WEBHOOK_TIMEOUT), already
+    checked by the settings module.
+
+    >>> route = default_route("https://hooks.example/auth0", send_as_batch=False, log_types=["s", "f"])
+    >>> route.id, route.destination.format, sorted(route.match.types)
+    ('default', 'object', ['f', 's'])
+    """
+    destination = WebhookDestination(
+        url=webhook_url,
+        authorization_secret=SecretRef.parse(authorization_secret) if authorization_secret else None,
+        signing_secret=SecretRef.parse(signing_secret) if signing_secret else None,
+        format="array" if send_as_batch else "object",
+        concurrency=concurrency,
+        timeout=timeout,
+    )
+    match = Match(types=frozenset(log_types), min_level=min_log_level, api_endpoints=tuple(api_endpoints))
+    return Route(id=DEFAULT_ROUTE_ID, destination=destination, match=match)
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema())
+    return cast(jsonschema.protocols.Validator, cls(schema()))
+
+
+def _route_name(raw: Mapping[str, Any], position: int) -> str:
+    route_id = raw.get("id")
+    return route_id if isinstance(route_id, str) and route_id else f"#{position}"
+
+
+def _route_order(data: Any, route: str) -> int:
+    if route.startswith("#") and route[1:].isdigit():
+        return int(route[1:])
+    routes = data.get("routes") if isinstance(data, Mapping) else None
+    for position, raw in enumerate(routes if isinstance(routes, list) else [], start=1):
+        if isinstance(raw, Mapping) and raw.get("id") == route:
+            return position
+    return 0
+
+
+def _schema_problem(data: Any, error: jsonschema.ValidationError) -> Problem:
+    path = list(error.absolute_path)
+    route = ""
+    if len(path) >= 2 and path[0] == "routes" and isinstance(path[1], int):
+        raw = data["routes"][path[1]]
+        route = _route_name(raw, path[1] + 1) if isinstance(raw, Mapping) else f"#{path[1] + 1}"
+        path = path[2:]
+    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+    return _explain(route, field, error)
+
+
+def _explain(route: str, field: str, error: jsonschema.ValidationError) -> Problem:
+    kind, schema_part, value = error.validator, error.schema, error.instance
+    if kind == "additionalProperties" and isinstance(value, Mapping) and isinstance(schema_part, Mapping):
+        allowed = sorted(schema_part.get("properties", {}))
+        extra = sorted(name for name in value if name not in allowed)
+        prefix = f"{field}." if field else ""
+        fields = ", ".join(f"{prefix}{name}" for name in extra)
+        return Problem(route, fields, f"unknown field; allowed: {', '.join(allowed)}")
+    if kind == "required":
+        missing = str(error.message).split("'")[1]
+        return Problem(route, f"{field}.{missing}".lstrip("."), "is required")
+    if kind in ("enum", "const"):
+        options = error.validator_value if kind == "enum" else [error.validator_value]
+        return Problem(route, field, f"must be one of {', '.join(map(str, options))}; got {value!r}")
+    if kind == "pattern" and isinstance(schema_part, Mapping):
+        what = schema_part.get("description") or f"text matching {error.validator_value}"
+        return Problem(route, field, f"must be {what[0].lower()}{what[1:]}; got {value!r}")
+    if kind == "type":
+        return Problem(route, field, f"must be of type {error.validator_value}; got {type(value).__name__}")
+    return Problem(route, field, str(error.message))
+
+
+def _semantic_problems(route: str, raw: Mapping[str, Any], secret_prefix: str | None) -> list[Problem]:
+    found: list[Problem] = []
+    match, pii, destination = (raw.get(name) if isinstance(raw.get(name), Mapping) else {} for name in _PARTS)
+    for index, name in enumerate(match.get("categories") or []):
+        if isinstance(name, str) and name not in CATEGORIES:
+            found.append(
+                Problem(route, f"match.categories[{index}]", f"unknown category {name!r}; allowed: {_ALLOWED_CATEGORIES}")
+            )
+    methods: dict[str, str] = {}
+    for method in ("hash", "mask", "drop"):
+        for index, path in enumerate(pii.get(method) or []):
+            if not isinstance(path, str):
+                continue
+            problem = path_problem(path)
+            if problem and problem.endswith("cannot be changed)"):
+                found.append(Problem(route, f"pii.{method}[{index}]", f"cannot {method} {problem}"))
+            if path in methods:
+                found.append(Problem(route, f"pii.{method}[{index}]", f"{path} is already under pii.{methods[path]}"))
+            methods.setdefault(path, method)
+    if pii.get("hash") and not pii.get("hash_key_secret"):
+        found.append(Problem(route, "pii.hash_key_secret", "is required to hash (the name of the secret holding the key)"))
+    if destination.get("type") == "webhook":
+        found += _webhook_problems(route, destination)
+    for field, reference in _secret_fields(pii, destination):
+        if isinstance(reference, str) and secret_prefix and not _under_prefix(SecretRef.parse(reference), secret_prefix):
+            found.append(
+                Problem(
+                    route,
+                    field,
+                    f"must name a secret under this stack's prefix ({secret_prefix} in Secrets Manager, "
+                    f"/{secret_prefix} in SSM): the functions may read no other; got {reference!r}",
+                )
+            )
+    return found
+
+
+_PARTS = ("match", "pii", "destination")
+_ALLOWED_CATEGORIES = ", ".join(sorted(CATEGORIES))
+
+
+def _webhook_problems(route: str, destination: Mapping[str, Any]) -> list[Problem]:
+    found = []
+    url = destination.get("url")
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        insecure = destination.get("allow_insecure") is True
+        allowed = "an https:// URL (http:// only with allow_insecure: true, for local runs)"
+        try:
+            parts.port  # noqa: B018  # raises ValueError on a bad port
+            good = parts.scheme in ("https", "http") and bool(parts.hostname)
+        except ValueError:
+            good = False
+        if not good or (parts.scheme == "http" and not insecure):
+            found.append(Problem(route, "destination.url", f"must be {allowed}; got {_redacted(url)!r}"))
+        elif parts.username or parts.password:
+            found.append(
+                Problem(route, "destination.url", "must not hold credentials: name a secret in authorization_secret")
+            )
+    headers = destination.get("headers")
+    for name in headers if isinstance(headers, Mapping) else {}:
+        if isinstance(name, str) and name.lower() in RESERVED_HEADERS:
+            found.append(
+                Problem(route, f"destination.headers.{name}", "is set by the deliverer itself; use another header")
+            )
+    return found
+
+
+def _redacted(url: str) -> str:
+    """The URL without user info (a credential must not reach an error message)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="****@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def _secret_fields(pii: Mapping[str, Any], destination: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    fields = [("pii.hash_key_secret", pii.get("hash_key_secret"))]
+    for name in ("authorization_secret", "signing_secret", "webhook_url_secret"):
+        fields.append((f"destination.{name}", destination.get(name)))
+    return [(field, value) for field, value in fields if value is not None]
+
+
+def _under_prefix(ref: SecretRef, prefix: str) -> bool:
+    prefix = prefix.strip("/") + "/"
+    return ref.short_name.startswith(f"/{prefix}" if ref.kind == "ssm" else prefix)
+
+
+# -- building -------------------------------------------------------------------------------------
+
+
+def _route(raw: Mapping[str, Any]) -> Route:
+    match, pii = raw.get("match") or {}, raw.get("pii") or {}
+    level = match.get("min_level")
+    return Route(
+        id=raw["id"],
+        destination=_destination(raw["destination"]),
+        match=Match(
+            types=frozenset(match.get("types", ())),
+            exclude_types=frozenset(match.get("exclude_types", ())),
+            categories=frozenset(match.get("categories", ())),
+            min_level=LEVEL_NAMES.index(level) if isinstance(level, str) else level,
+            api_endpoints=tuple(match.get("api_endpoints", ())),
+            client_ids=frozenset(match.get("client_ids", ())),
+            connections=frozenset(match.get("connections", ())),
+        ),
+        pii=Pii(
+            hash=tuple(pii.get("hash", ())),
+            mask=tuple(pii.get("mask", ())),
+            drop=tuple(pii.get("drop", ())),
+            hash_key_secret=_secret(pii.get("hash_key_secret")),
+        ),
+    )
+
+
+def _destination(raw: Mapping[str, Any]) -> Destination:
+    if raw["type"] == "eventbridge":
+        return EventBridgeDestination(bus=raw["bus"])
+    if raw["type"] == "slack":
+        return SlackDestination(webhook_url_secret=SecretRef.parse(raw["webhook_url_secret"]))
+    if raw["type"] == "email":
+        return EmailDestination(to=tuple(raw["to"]))
+    defaults = WebhookDestination(url=raw["url"])
+    fmt = raw.get("format", defaults.format)
+    return WebhookDestination(
+        url=raw["url"],
+        authorization_secret=_secret(raw.get("authorization_secret")),
+        signing_secret=_secret(raw.get("signing_secret")),
+        headers=tuple(sorted((raw.get("headers") or {}).items())),
+        format=cast(Format, FORMAT_ALIASES.get(fmt, fmt)),
+        compression=raw.get("compression", defaults.compression),
+        batch_size=raw.get("batch_size", defaults.batch_size),
+        concurrency=raw.get("concurrency", defaults.concurrency),
+        timeout=float(raw.get("timeout", defaults.timeout)),
+        max_per_second=raw.get("max_per_second"),
+    )
+
+
+def _secret(reference: str | None) -> SecretRef | None:
+    return SecretRef.parse(reference) if reference else None
