@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs pinned; used in two functions below
 import yaml
 
 from ..errors import RoutesError
@@ -128,7 +128,9 @@ def errors(data: Any, secret_prefix: str | None = None) -> list[Problem]:
             route = _route_name(raw, position)
             if isinstance(raw.get("id"), str):
                 if raw["id"] in seen:
-                    found.append(Problem(route, "id", f"is also the id of route #{seen[raw['id']]}; ids must be unique"))
+                    found.append(
+                        Problem(route, "id", f"is also the id of route #{seen[raw['id']]}; ids must be unique")
+                    )
                 seen.setdefault(raw["id"], position)
             found += _semantic_problems(route, raw, secret_prefix)
     return found
@@ -144,7 +146,9 @@ def warnings(routes: Sequence[Route]) -> list[Problem]:
             unknown = sorted(code for code in getattr(route.match, name) if code not in log_categories())
             if unknown:
                 found.append(
-                    Problem(route.id, f"match.{name}", f"{', '.join(unknown)}: not in the log type table (kept as given)")
+                    Problem(
+                        route.id, f"match.{name}", f"{', '.join(unknown)}: not in the log type table (kept as given)"
+                    )
                 )
         if route.pii.hash_key_secret is not None and not route.pii.hash:
             found.append(Problem(route.id, "pii.hash_key_secret", "is set but pii.hash lists no field"))
@@ -190,9 +194,8 @@ def default_route(
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
-    cls = jsonschema.validators.validator_for(schema())
-    return cast(jsonschema.protocols.Validator, cls(schema()))
+def _validator() -> Any:
+    return jsonschema.validators.validator_for(schema())(schema())
 
 
 def _route_name(raw: Mapping[str, Any], position: int) -> str:
@@ -210,7 +213,7 @@ def _route_order(data: Any, route: str) -> int:
     return 0
 
 
-def _schema_problem(data: Any, error: jsonschema.ValidationError) -> Problem:
+def _schema_problem(data: Any, error: Any) -> Problem:
     path = list(error.absolute_path)
     route = ""
     if len(path) >= 2 and path[0] == "routes" and isinstance(path[1], int):
@@ -221,7 +224,8 @@ def _schema_problem(data: Any, error: jsonschema.ValidationError) -> Problem:
     return _explain(route, field, error)
 
 
-def _explain(route: str, field: str, error: jsonschema.ValidationError) -> Problem:
+def _explain(route: str, field: str, error: Any) -> Problem:
+    """A sentence for one of jsonschema's ValidationErrors, naming what is allowed."""
     kind, schema_part, value = error.validator, error.schema, error.instance
     if kind == "additionalProperties" and isinstance(value, Mapping) and isinstance(schema_part, Mapping):
         allowed = sorted(schema_part.get("properties", {}))
@@ -245,11 +249,13 @@ def _explain(route: str, field: str, error: jsonschema.ValidationError) -> Probl
 
 def _semantic_problems(route: str, raw: Mapping[str, Any], secret_prefix: str | None) -> list[Problem]:
     found: list[Problem] = []
-    match, pii, destination = (raw.get(name) if isinstance(raw.get(name), Mapping) else {} for name in _PARTS)
+    match, pii, destination = (_part(raw, name) for name in ("match", "pii", "destination"))
     for index, name in enumerate(match.get("categories") or []):
         if isinstance(name, str) and name not in CATEGORIES:
             found.append(
-                Problem(route, f"match.categories[{index}]", f"unknown category {name!r}; allowed: {_ALLOWED_CATEGORIES}")
+                Problem(
+                    route, f"match.categories[{index}]", f"unknown category {name!r}; allowed: {_ALLOWED_CATEGORIES}"
+                )
             )
     methods: dict[str, str] = {}
     for method in ("hash", "mask", "drop"):
@@ -263,11 +269,17 @@ def _semantic_problems(route: str, raw: Mapping[str, Any], secret_prefix: str | 
                 found.append(Problem(route, f"pii.{method}[{index}]", f"{path} is already under pii.{methods[path]}"))
             methods.setdefault(path, method)
     if pii.get("hash") and not pii.get("hash_key_secret"):
-        found.append(Problem(route, "pii.hash_key_secret", "is required to hash (the name of the secret holding the key)"))
+        found.append(
+            Problem(route, "pii.hash_key_secret", "is required to hash (the name of the secret holding the key)")
+        )
     if destination.get("type") == "webhook":
         found += _webhook_problems(route, destination)
     for field, reference in _secret_fields(pii, destination):
-        if isinstance(reference, str) and secret_prefix and not _under_prefix(SecretRef.parse(reference), secret_prefix):
+        if (
+            isinstance(reference, str)
+            and secret_prefix
+            and not _under_prefix(SecretRef.parse(reference), secret_prefix)
+        ):
             found.append(
                 Problem(
                     route,
@@ -279,7 +291,11 @@ def _semantic_problems(route: str, raw: Mapping[str, Any], secret_prefix: str | 
     return found
 
 
-_PARTS = ("match", "pii", "destination")
+def _part(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = raw.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
 _ALLOWED_CATEGORIES = ", ".join(sorted(CATEGORIES))
 
 

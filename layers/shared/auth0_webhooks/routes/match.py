@@ -80,8 +80,6 @@ def matcher(match: Match) -> LogPredicate:
             return False
         if match.client_ids and log.get("client_id") not in match.client_ids:
             return False
-        if match.connections and not {log.get("connection"), log.get("connection_id")} & match.connections:
-            return False
-        return True
+        return not match.connections or bool({log.get("connection"), log.get("connection_id")} & match.connections)
 
     return matches

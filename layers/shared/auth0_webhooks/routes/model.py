@@ -15,7 +15,6 @@ from typing import Literal
 SecretKind = Literal["secretsmanager", "ssm"]
 Format = Literal["array", "object", "jsonlines", "logstream-array", "logstream-jsonlines", "logstream-object"]
 Compression = Literal["none", "gzip"]
-FORMATS: tuple[Format, ...] = ("array", "object", "jsonlines", "logstream-array", "logstream-jsonlines", "logstream-object")
 FORMAT_ALIASES = {"logstream": "logstream-array"}  # Log Streams' default content format is JSONARRAY
 
 # Defaults of a webhook destination (the same as the deliverer's settings today).
