@@ -274,6 +274,7 @@ def _semantic_problems(route: str, raw: Mapping[str, Any], secret_prefix: str | 
         )
     if destination.get("type") == "webhook":
         found += _webhook_problems(route, destination)
+    prefix = (secret_prefix or "").strip("/")
     for field, reference in _secret_fields(pii, destination):
         if (
             isinstance(reference, str)
@@ -284,8 +285,8 @@ def _semantic_problems(route: str, raw: Mapping[str, Any], secret_prefix: str | 
                 Problem(
                     route,
                     field,
-                    f"must name a secret under this stack's prefix ({secret_prefix} in Secrets Manager, "
-                    f"/{secret_prefix} in SSM): the functions may read no other; got {reference!r}",
+                    f"must name a secret under this stack's prefix ({prefix}/ in Secrets Manager, "
+                    f"/{prefix}/ in SSM): the functions may read no other; got {reference!r}",
                 )
             )
     return found
