@@ -31,7 +31,7 @@ import jsonschema  # type: ignore[import-untyped]  # no stubs pinned; used in tw
 import yaml
 
 from ..errors import RoutesError
-from ..filters import LEVEL_NAMES
+from ..filters import LEVEL_NAMES, log_levels
 from .match import CATEGORIES
 from .model import (
     FORMAT_ALIASES,
@@ -138,12 +138,10 @@ def errors(data: Any, secret_prefix: str | None = None) -> list[Problem]:
 
 def warnings(routes: Sequence[Route]) -> list[Problem]:
     """What is allowed but probably not meant."""
-    from .match import log_categories
-
     found = []
     for route in routes:
         for name in ("types", "exclude_types"):
-            unknown = sorted(code for code in getattr(route.match, name) if code not in log_categories())
+            unknown = sorted(code for code in getattr(route.match, name) if code not in log_levels())
             if unknown:
                 found.append(
                     Problem(

@@ -57,10 +57,11 @@ LogPredicate = Callable[[Mapping[str, Any]], bool]
 
 @cache
 def log_categories() -> Mapping[str, str]:
-    """The Log Streams category of every known type code, from the package's ``log_types.tsv``."""
+    """The Log Streams category of every type code that has one, from the package's ``log_types.tsv``
+    (ten old or undocumented codes such as ``fapi`` and ``du`` have none: a category condition leaves them out)."""
     text = resources.files("auth0_webhooks").joinpath("log_types.tsv").read_text(encoding="utf-8")
     rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
-    return {row["code"]: row["category"] for row in rows}
+    return {row["code"]: row["category"] for row in rows if row["category"]}
 
 
 def matcher(match: Match) -> LogPredicate:
