@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-
 from auth0_webhooks.routes import Pii
 from auth0_webhooks.routes.pii import HASH_PREFIX, LOG_STREAMS_FIELDS, MASK, PiiTransform
 
@@ -48,7 +47,7 @@ def test_no_original_value_survives_anywhere_in_the_output():
 def test_the_input_is_never_modified():
     before = copy.deepcopy(LOG)
     PiiTransform(Pii(hash=("email", "ip"), mask=("user_id",), drop=("details",)), key=b"k")(LOG)
-    assert LOG == before
+    assert before == LOG
 
 
 def test_the_same_value_hashes_the_same_for_a_route_and_differently_under_another_key():
@@ -62,7 +61,9 @@ def test_the_same_value_hashes_the_same_for_a_route_and_differently_under_anothe
 
 
 def test_mask_and_drop_at_dotted_paths_and_wildcards():
-    scrub = PiiTransform(Pii(mask=("details.user.*", "details.request.ip"), drop=("details.request.body.password",)), key=None)
+    scrub = PiiTransform(
+        Pii(mask=("details.user.*", "details.request.ip"), drop=("details.request.body.password",)), key=None
+    )
     out = scrub(LOG)
     assert out["details"]["user"] == {key: MASK for key in LOG["details"]["user"]}
     assert out["details"]["request"]["ip"] == MASK and out["ip"] == IP  # a dotted path is exact
