@@ -1,8 +1,9 @@
 """Routes: several destinations, each with its own match, PII rules, format and pace.
 
 ``load`` reads and checks a routes file (or builds the ``default`` route from today's settings),
-``match`` decides which logs a route takes, ``pii`` scrubs them, ``formats`` makes a webhook's
-request bodies, ``eventbridge`` puts them on a bus, and ``check`` reports on a file.
+``match`` decides which logs a route takes, ``pii`` scrubs them, ``plan`` fans a page of logs out
+to every route, ``formats`` makes a webhook's request bodies, ``eventbridge`` puts them on a bus,
+and ``check`` reports on a file.
 """
 
 from .load import ROUTES_FILE_SETTING, Problem, default_route, load_routes, parse_routes, routes_file
