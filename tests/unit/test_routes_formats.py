@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from auth0_webhooks.routes.formats import Body, encode
+from auth0_webhooks.routes.formats import Body, encode, webhook_id
 from auth0_webhooks.signing import WebhookSigner, batch_id
 from standardwebhooks import Webhook
 
@@ -103,3 +103,20 @@ def test_uncompressed_bodies_verify_with_the_standard_webhooks_library():
 
 def test_no_logs_no_bodies():
     assert encode([], "array") == []
+
+
+def test_webhook_ids_are_stable_per_route_and_batch_and_differ_between_routes():
+    bodies = encode(LOGS, "array", batch_size=2)
+    again = encode(LOGS, "array", batch_size=2)
+    siem = [webhook_id("siem", body, "array") for body in bodies]
+    assert siem == [webhook_id("siem", body, "array") for body in again]
+    assert len(set(siem)) == 3
+    assert not set(siem) & {webhook_id("security", body, "array") for body in bodies}
+    # the default route keeps today's ids: a batch's hash even for one log, a log's id in object mode
+    assert [webhook_id("default", body, "array") for body in bodies] == [
+        batch_id(IDS[0:2]),
+        batch_id(IDS[2:4]),
+        batch_id(IDS[4:5]),
+    ]
+    singles = encode(LOGS, "object")
+    assert [webhook_id("default", body, "object") for body in singles] == IDS

@@ -21,7 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..signing import batch_id
 from .model import Compression, Format
+
+DEFAULT_ROUTE_ID = "default"
 
 JSON = "application/json"
 JSON_LINES = "application/x-ndjson"
@@ -44,6 +47,21 @@ class Body:
     content: bytes
     headers: Mapping[str, str]
     log_ids: tuple[str, ...]
+
+
+def webhook_id(route_id: str, body: Body, format: Format) -> str:
+    """The ``webhook-id`` of a body: the same for the same route and logs on every retry, different
+    between routes (receivers dedupe on it). The ``default`` route keeps today's ids (the log's id in
+    the one-log formats, ``batch_`` + a hash of the ids otherwise), so upgrading keeps receivers' dedupe.
+
+    >>> body = Body(b"{}", {}, ("900a",))
+    >>> webhook_id("default", body, "object"), webhook_id("siem", body, "logstream-object")
+    ('900a', 'siem_900a')
+    >>> webhook_id("siem", body, "jsonlines").startswith("siem_batch_")
+    True
+    """
+    base = body.log_ids[0] if format in _ONE_PER_BODY else batch_id(body.log_ids)
+    return base if route_id == DEFAULT_ROUTE_ID else f"{route_id}_{base}"
 
 
 def log_id(log: Mapping[str, Any]) -> str:

@@ -32,6 +32,7 @@ import yaml
 
 from ..errors import RoutesError
 from ..filters import LEVEL_NAMES, log_levels
+from .formats import DEFAULT_ROUTE_ID
 from .match import CATEGORIES
 from .model import (
     FORMAT_ALIASES,
@@ -49,7 +50,6 @@ from .model import (
 from .pii import path_problem
 
 ROUTES_FILE_SETTING = "ROUTES_FILE"
-DEFAULT_ROUTE_ID = "default"
 # Headers the deliverer sets itself; a route's static headers may not replace them.
 RESERVED_HEADERS = frozenset(
     {
