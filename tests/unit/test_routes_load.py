@@ -188,6 +188,15 @@ def test_a_file_that_is_not_yaml_is_reported_with_its_line(tmp_path: Path):
     assert report.errors[0].startswith("is not valid YAML at line 3")
 
 
+def test_a_key_given_twice_is_an_error_not_a_silent_overwrite(tmp_path: Path):
+    path = tmp_path / "routes.yaml"
+    path.write_text(
+        "routes:\n  - id: a\n    destination:\n      type: webhook\n      url: https://a\n      url: https://b\n"
+    )
+    report = check_file(path)
+    assert report.errors == ("is not valid YAML at line 6: key 'url' is given twice in one mapping",)
+
+
 def test_check_main_prints_the_report_and_exits_1_on_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     path = tmp_path / "routes.yaml"
     path.write_text("routes:\n  - id: a\n    destination: {type: webhook, url: 'http://x'}\n")
