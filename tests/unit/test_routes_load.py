@@ -19,7 +19,7 @@ from auth0_webhooks.routes import (
     routes_file,
 )
 from auth0_webhooks.routes.check import check_file, main
-from auth0_webhooks.routes.load import errors
+from auth0_webhooks.routes.validate import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "routes.yaml"

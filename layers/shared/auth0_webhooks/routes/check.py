@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RoutesError
-from .load import Problem, errors, read_yaml, warnings
+from .load import read_yaml
 from .model import Route
+from .validate import Problem, errors, warnings
 
 
 @dataclass(frozen=True)
