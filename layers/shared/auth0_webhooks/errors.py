@@ -48,3 +48,18 @@ class QueueError(Auth0WebhooksError):
 
 class CheckpointConflict(Auth0WebhooksError):
     """Another poller moved the checkpoint since this one read it."""
+
+
+class RoutesError(ConfigError):
+    """A routes file is wrong: ``problems`` holds every error found, each naming the route and field.
+
+    >>> print(RoutesError("routes.yaml", ["route siem: destination.url: must be an https:// URL"]))
+    routes.yaml has 1 error:
+      route siem: destination.url: must be an https:// URL
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.setting = source
+        self.problems = list(problems)
+        plural = "error" if len(problems) == 1 else "errors"
+        Exception.__init__(self, "\n  ".join([f"{source} has {len(problems)} {plural}:", *problems]))

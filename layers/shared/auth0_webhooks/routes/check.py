@@ -1,0 +1,78 @@
+"""``routes check``: every error and warning in a routes file, for people and for the doctor.
+
+Run it as ``python -m auth0_webhooks.routes.check config/routes.yaml [--stack-name NAME]``;
+it exits 1 when the file has errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import RoutesError
+from .load import read_yaml
+from .model import Route
+from .validate import Problem, errors, warnings
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    source: str
+    routes: tuple[Route, ...] = ()
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def text(self) -> str:
+        """What ``routes check`` prints.
+
+        >>> print(CheckReport("routes.yaml", errors=("route x: id: is required",)).text())
+        routes.yaml: 1 error
+          error: route x: id: is required
+        """
+        if self.ok:
+            head = f"{self.source}: OK, {len(self.routes)} route{'s' if len(self.routes) != 1 else ''}"
+            head += "".join(f"\n  {route.id}: {route.destination.type}" for route in self.routes)
+        else:
+            head = f"{self.source}: {len(self.errors)} error{'s' if len(self.errors) != 1 else ''}"
+        lines = [f"  error: {problem}" for problem in self.errors] + [f"  warning: {w}" for w in self.warnings]
+        return "\n".join([head, *lines])
+
+
+def check_file(path: Path, secret_prefix: str | None = None) -> CheckReport:
+    """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given)."""
+    from .load import parse_routes
+
+    try:
+        data = read_yaml(path)
+    except RoutesError as error:
+        return CheckReport(str(path), errors=tuple(error.problems))
+    found = errors(data, secret_prefix)
+    if found:
+        return CheckReport(str(path), errors=tuple(map(str, found)))
+    routes = parse_routes(data, secret_prefix, source=str(path))
+    return CheckReport(str(path), routes, warnings=tuple(map(str, _warnings(routes))))
+
+
+def _warnings(routes: Sequence[Route]) -> list[Problem]:
+    return warnings(routes)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m auth0_webhooks.routes.check", description=__doc__)
+    parser.add_argument("file", type=Path, help="the routes file, e.g. config/routes.yaml")
+    parser.add_argument("--stack-name", help="check that every secret is under this stack's prefix (NAME/)")
+    args = parser.parse_args(argv)
+    report = check_file(args.file, secret_prefix=args.stack_name)
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
