@@ -119,6 +119,7 @@ class TemplateStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._cache: dict[str, NotificationTemplate] = {}
+        self._valid: set[str] = set()
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -134,12 +135,15 @@ class TemplateStore:
     def validate(self, name: str) -> NotificationTemplate:
         """Load ``name`` and check that it reads only allow-listed variables (for the routes check)."""
         template = self.get(name)
+        if name in self._valid:
+            return template
         unknown = sorted(path for path in template.variables() if path not in ALLOWED_PATHS)
         if unknown:
             allowed = ", ".join(sorted(ALLOWED_PATHS))
             raise TemplateError(
                 name, f"unknown variable {', '.join(unknown)}; a template may read only: {allowed}"
             )
+        self._valid.add(name)
         return template
 
     def _load(self, name: str) -> NotificationTemplate:
