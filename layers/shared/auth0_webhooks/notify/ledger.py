@@ -93,7 +93,7 @@ class Ledger:
                 Item={
                     KEY_ATTRIBUTE: {"S": self.key(route_id, log_id)},
                     "state": {"S": "sending"},
-                    "token": {"S": token},
+                    "claim_token": {"S": token},
                     "lease_until": {"N": str(now + self.policy.lease_seconds)},
                     EXPIRY_ATTRIBUTE: {"N": str(now + self.policy.keep_seconds)},
                 },
@@ -150,7 +150,7 @@ class Ledger:
     @staticmethod
     def _if_ours(claim: Claim, write: Callable[[str], object]) -> bool:
         try:
-            write("token = :token")
+            write("claim_token = :token")
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
@@ -171,8 +171,8 @@ class Ledger:
             self.client.update_item(
                 TableName=self.table,
                 Key={KEY_ATTRIBUTE: {"S": key}},
-                UpdateExpression="ADD sent :one SET #exp = :exp",
-                ConditionExpression="attribute_not_exists(sent) OR sent < :limit",
+                UpdateExpression="ADD sent_count :one SET #exp = :exp",
+                ConditionExpression="attribute_not_exists(sent_count) OR sent_count < :limit",
                 ExpressionAttributeNames={"#exp": EXPIRY_ATTRIBUTE},
                 ExpressionAttributeValues={
                     ":one": {"N": "1"},
@@ -193,8 +193,8 @@ class Ledger:
             self.client.update_item(
                 TableName=self.table,
                 Key={KEY_ATTRIBUTE: {"S": key}},
-                UpdateExpression="ADD sent :minus",
-                ConditionExpression="sent > :zero",
+                UpdateExpression="ADD sent_count :minus",
+                ConditionExpression="sent_count > :zero",
                 ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
             )
         except ClientError as error:
