@@ -254,7 +254,12 @@ class LocalTenant(LocalServer):
             profile = self.users.get(wanted)
         if profile is None:
             return Reply.json(
-                {"statusCode": 404, "error": "Not Found", "message": "The user does not exist.", "errorCode": "inexistent_user"},
+                {
+                    "statusCode": 404,
+                    "error": "Not Found",
+                    "message": "The user does not exist.",
+                    "errorCode": "inexistent_user",
+                },
                 404,
             )
         fields = [f for f in request.query.get("fields", "").split(",") if f]

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from auth0_webhooks.auth0_source import Auth0LogSource
 from auth0_webhooks.notify.destinations import EmailDestination, SlackDestination
 from auth0_webhooks.notify.ledger import Ledger, LedgerPolicy
@@ -22,6 +21,7 @@ from auth0_webhooks.notify.notifier import Notifier
 from auth0_webhooks.notify.recipients import LookupPolicy, UserDirectory
 from auth0_webhooks.notify.templates import TemplateStore
 from auth0_webhooks.settings import Auth0Settings, Secret, parse_domain
+
 from devkit.aws import MotoServer, Stack
 from devkit.receivers import SlackReceiver
 from devkit.tenant import LocalTenant, TokenBucket
@@ -49,13 +49,13 @@ class World:
     bob: str  # not verified
     carol: str  # verified; her address is typed into someone else's failed login
 
-    def notifier(self, routes: dict[str, Any] | None = None, policy: LedgerPolicy = LedgerPolicy()) -> Notifier:
+    def notifier(self, routes: dict[str, Any] | None = None, policy: LedgerPolicy | None = None) -> Notifier:
         """A fresh notifier, as a new Lambda container would build it (empty cache)."""
         base_url, domain = parse_domain(self.tenant.url)
         source = Auth0LogSource(Auth0Settings(base_url, domain, "local-client", Secret("local-secret-do-not-log")))
         session = requests.Session()
         users = UserDirectory(base_url, lambda: source.token(lambda: 10.0), session, LookupPolicy(), self.clock)
-        ledger = Ledger(self.stack.client("dynamodb"), self.stack.table, policy, self.clock)
+        ledger = Ledger(self.stack.client("dynamodb"), self.stack.table, policy or LedgerPolicy(), self.clock)
         destinations = routes or {"pw": EmailDestination("password-changed", SENDER)}
         return Notifier(
             destinations, TemplateStore(ROOT / "config" / "templates"), users, ledger, session, tenant="Acme"
@@ -192,7 +192,7 @@ def test_a_malformed_log_or_unknown_route_is_failed_not_crashed(world):
     notifier = world.notifier()
     no_id = notifier.notify("pw", {"type": "scp", "user_id": "auth0|ana"})
     assert no_id.status == "failed" and no_id.reason == "malformed log: no log_id"
-    assert notifier.notify("pw", ["not", "a", "log"]).status == "failed"  # type: ignore[arg-type]
+    assert notifier.notify("pw", ["not", "a", "log"]).status == "failed"
     assert "no email or slack destination for route 'nope'" in notifier.notify("nope", scp("9001")).reason
     assert world.mailed_to() == []
 

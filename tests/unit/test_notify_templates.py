@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from auth0_webhooks.notify.event import ALLOWED_PATHS, Recipient, build_event
 from auth0_webhooks.notify.templates import MAX_SUBJECT_LENGTH, TemplateError, TemplateStore
+
 from tests.notify_samples import FAMILIAR, READY, RESET_REQUEST, RESET_URL, USER_ID, log
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_a_long_subject_is_cut(tmp_path):
 
 def test_validation_names_the_template_and_the_unknown_variable(tmp_path):
     store = store_with(tmp_path, "leaky", "Reset", text="Your link: {{ event.details.resetUrl }}")
-    with pytest.raises(TemplateError, match=r"template 'leaky': unknown variable event\.details\.resetUrl; a template may"):
+    with pytest.raises(TemplateError, match=r"template 'leaky': unknown variable event\.details\.resetUrl; a template"):
         store.validate("leaky")
 
 
@@ -100,7 +100,7 @@ def test_a_template_never_sees_the_raw_log():
 
 def test_a_missing_variable_is_an_error_unless_the_template_gives_a_default(tmp_path):
     store = store_with(tmp_path, "strict", "{{ event.user.nickname }}")
-    with pytest.raises(TemplateError, match="'strict': failed to render: event.user.nickname is undefined"):
+    with pytest.raises(TemplateError, match=r"'strict': failed to render: event\.user\.nickname is undefined"):
         store.get("strict").render(build_event(log("1", "scp"), ANA))
     default = store_with(tmp_path, "soft", "{{ event.user.nickname | default: 'you' }}")
     assert default.get("soft").render(build_event(log("1", "scp"), ANA)).subject == "you"

@@ -111,7 +111,7 @@ class Notifier:
 
     def _record(self, route_id: str, log_id: str, claim: Claim, outcome: Outcome) -> None:
         if outcome.status in ("sent", "held", "skipped"):
-            self.ledger.finish(route_id, log_id, claim, outcome.status)  # type: ignore[arg-type]
+            self.ledger.finish(route_id, log_id, claim, outcome.status)
         else:  # retry or failed: a later attempt (or a redrive from the dead-letter queue) may send it
             self.ledger.release(route_id, log_id, claim)
 
@@ -196,13 +196,15 @@ class Notifier:
         if found.status in ("retry", "failed"):
             return Preview(route_id, "", "", "", "", False, found.reason)
         event = build_event(log, found.recipient, self.tenant)
-        is_slack = isinstance(destination, SlackDestination)
-        message = self._render(destination.template, event, slack.escape_values(event) if is_slack else None)
+        if isinstance(destination, SlackDestination):
+            message = self._render(destination.template, event, slack.escape_values(event))
+            if isinstance(message, Outcome):
+                return Preview(route_id, "", "", "", "", False, message.reason)
+            return Preview(route_id, "slack", message.subject, message.text, message.html, True)
+        message = self._render(destination.template, event)
         if isinstance(message, Outcome):
             return Preview(route_id, "", "", "", "", False, message.reason)
-        if is_slack:
-            return Preview(route_id, "slack", message.subject, message.text, message.html, True)
-        why_not = _why_not_mail(destination, found)  # type: ignore[arg-type]
+        why_not = _why_not_mail(destination, found)
         to = found.recipient.email if found.recipient else ""
         return Preview(route_id, to, message.subject, message.text, message.html, not why_not, why_not)
 

@@ -92,7 +92,8 @@ class UserDirectory:
         except requests.RequestException as error:
             return Lookup("retry", reason=f"user look-up failed: {type(error).__name__}", retry_after=self._default())
         except Exception as error:  # the token provider's own errors (rate limit, refused credentials)
-            return Lookup("retry", reason=f"no Management API token: {type(error).__name__}", retry_after=self._default())
+            reason = f"no Management API token: {type(error).__name__}"
+            return Lookup("retry", reason=reason, retry_after=self._default())
         if reply.status_code == 200:
             return self._found(user_id, reply)
         if reply.status_code == 404:
