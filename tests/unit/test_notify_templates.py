@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,29 @@ def test_a_template_name_cannot_leave_the_templates_folder(tmp_path):
         TemplateStore(tmp_path).get("../etc")
     with pytest.raises(TemplateError, match="no such template"):
         TemplateStore(tmp_path).get("absent")
+
+
+def test_the_event_object_has_every_allowed_path_and_nothing_else():
+    def paths(value, prefix):
+        if isinstance(value, dict):
+            return {p for key, item in value.items() for p in paths(item, f"{prefix}.{key}")}
+        assert isinstance(value, (str, bool)), prefix  # plain values only: no Python objects
+        return {prefix}
+
+    assert paths(build_event(READY[0][1], ANA, "Acme"), "event") == ALLOWED_PATHS
+    assert paths(build_event({"type": 3, "location_info": "x", "details": []}), "event") == ALLOWED_PATHS
+
+
+def test_the_offline_renderer_prints_the_mail_and_refuses_a_bad_template(tmp_path, capsys):
+    from auth0_webhooks.notify.__main__ import main
+
+    entry = tmp_path / "scp.json"
+    entry.write_text(json.dumps(READY[0][1]))
+    html = tmp_path / "out.html"
+    assert main(["password-changed", str(entry), "--html", str(html)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("To: Ana Silva <ana@example.com>\nSubject: Your password was changed\n\nHi Ana Silva,")
+    assert html.read_text().startswith("<!doctype html>")
+    store_with(tmp_path / "mine", "leaky", "{{ event.details }}")
+    assert main(["leaky", str(entry), "--templates", str(tmp_path / "mine")]) == 1
+    assert "unknown variable event.details" in capsys.readouterr().err
