@@ -125,7 +125,7 @@ def test_a_template_name_cannot_leave_the_templates_folder(tmp_path):
 
 
 def test_the_event_object_has_every_allowed_path_and_nothing_else():
-    def paths(value, prefix):
+    def paths(value: object, prefix: str) -> set[str]:
         if isinstance(value, dict):
             return {p for key, item in value.items() for p in paths(item, f"{prefix}.{key}")}
         assert isinstance(value, (str, bool)), prefix  # plain values only: no Python objects
