@@ -246,3 +246,11 @@ def test_preview_renders_exactly_what_would_be_sent_and_sends_nothing(world):
     assert mail["body"] == preview.html and mail["subject"] == preview.subject
     unverified = notifier.preview("pw", scp("9002", "auth0|bob"))
     assert not unverified.would_send and "not verified" in unverified.reason
+
+
+def test_without_its_table_the_ledger_puts_the_log_back_and_sends_nothing(world):
+    notifier = world.notifier()
+    notifier.ledger.table = "no-such-table"
+    outcome = notifier.notify("pw", scp("9001"))
+    assert outcome.status == "retry" and outcome.reason == "the ledger is unavailable: ResourceNotFoundException"
+    assert world.tenant.user_requests == 0 and world.mailed_to() == []

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import requests
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import slack
 from .destinations import Destination, EmailDestination, SlackDestination
@@ -36,7 +37,9 @@ METRICS: dict[str, str] = {
     "retry": "NotificationsRetried",
     "failed": "NotificationsFailed",
 }
-MIN_SECONDS_LEFT = 3.0  # do not start a look-up or a send with less time than this
+# do not start a look-up or a send with less time than this: each takes at most
+# LookupPolicy's connect + read timeouts (6 s) or ses.SES_CONFIG's (7 s, one attempt)
+MIN_SECONDS_LEFT = 8.0
 DEADLINE_RETRY_SECONDS = 1.0
 
 
@@ -97,7 +100,10 @@ class Notifier:
             return Outcome("failed", "malformed log: no log_id")
         if time_left() < MIN_SECONDS_LEFT:
             return Outcome("retry", "too close to the deadline to start", DEADLINE_RETRY_SECONDS)
-        claim = self.ledger.claim(route_id, log_id)
+        try:
+            claim = self.ledger.claim(route_id, log_id)
+        except (ClientError, BotoCoreError) as error:
+            return Outcome("retry", f"the ledger is unavailable: {type(error).__name__}", DEADLINE_RETRY_SECONDS)
         if claim.status == "done":
             return Outcome("duplicate", f"already {claim.state}")
         if claim.status == "busy":
@@ -110,10 +116,17 @@ class Notifier:
         return outcome
 
     def _record(self, route_id: str, log_id: str, claim: Claim, outcome: Outcome) -> None:
-        if outcome.status in ("sent", "held", "skipped"):
-            self.ledger.finish(route_id, log_id, claim, outcome.status)
-        else:  # retry or failed: a later attempt (or a redrive from the dead-letter queue) may send it
-            self.ledger.release(route_id, log_id, claim)
+        """Finish or release the claim. If DynamoDB fails here, the lease runs out instead (logged)."""
+        try:
+            if outcome.status in ("sent", "held", "skipped"):
+                self.ledger.finish(route_id, log_id, claim, outcome.status)
+            else:  # retry or failed: a later attempt (or a redrive from the dead-letter queue) may send it
+                self.ledger.release(route_id, log_id, claim)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "notification record not updated; its lease will run out",
+                extra={"route": route_id, "log_id": log_id, "outcome": outcome.status, "error": type(error).__name__},
+            )
 
     def _deliver(
         self, route_id: str, destination: Destination, log: Mapping[str, Any], time_left: Callable[[], float]

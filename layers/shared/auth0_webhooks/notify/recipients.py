@@ -29,7 +29,8 @@ class LookupPolicy:
 
     cache_seconds: float = 300.0
     cache_size: int = 1000
-    timeout_seconds: float = 5.0
+    connect_timeout_seconds: float = 2.0
+    read_timeout_seconds: float = 4.0
     default_retry_seconds: float = 60.0  # a 5xx or 429 without x-ratelimit-reset waits this long
 
 
@@ -87,7 +88,7 @@ class UserDirectory:
                 url,
                 params={"fields": FIELDS, "include_fields": "true"},
                 headers={"Authorization": f"Bearer {token}"},
-                timeout=self.policy.timeout_seconds,
+                timeout=(self.policy.connect_timeout_seconds, self.policy.read_timeout_seconds),
             )
         except requests.RequestException as error:
             return Lookup("retry", reason=f"user look-up failed: {type(error).__name__}", retry_after=self._default())

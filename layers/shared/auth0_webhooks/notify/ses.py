@@ -7,12 +7,17 @@ the sandbox, recipient) is not, and goes to the dead-letter queue with its reaso
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import clients
+# one attempt, short timeouts: a failed send is retried by the queue, within the deadline
+SES_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
 
 PERMANENT_CODES = frozenset(
     {
@@ -54,7 +59,7 @@ class SesMailer:
 
     @property
     def client(self) -> Any:
-        return self._client or clients.aws_client("sesv2")
+        return self._client or ses_client()
 
     def send(self, email: Email) -> str:
         """Send ``email``; its SES message id."""
@@ -79,6 +84,17 @@ class SesMailer:
         except BotoCoreError as error:
             raise SendError(f"SES unreachable: {type(error).__name__}", retryable=True) from None
         return str(reply.get("MessageId", ""))
+
+
+def ses_client() -> Any:
+    """The container's SES v2 client (endpoint from ``AWS_ENDPOINT_URL_SESV2``/``AWS_ENDPOINT_URL``)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_SESV2") or os.environ.get("AWS_ENDPOINT_URL")
+    return _ses_client(endpoint, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+
+
+@cache
+def _ses_client(endpoint: str | None, region: str | None) -> Any:
+    return boto3.client("sesv2", endpoint_url=endpoint, region_name=region, config=SES_CONFIG)
 
 
 def _tag(value: str) -> str:
