@@ -14,13 +14,13 @@ False
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from importlib import resources
 from typing import Any
-
-from ..filters import log_levels
 
 # Every variable path a template may read. `templates.validate` checks templates against it.
 ALLOWED_PATHS: frozenset[str] = frozenset(
@@ -97,9 +97,6 @@ def build_event(log: Mapping[str, Any], recipient: Recipient | None = None, tena
 
 @cache
 def _descriptions() -> dict[str, str]:
-    import csv
-    from importlib import resources
-
     text = resources.files("auth0_webhooks").joinpath("log_types.tsv").read_text(encoding="utf-8")
     rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
     return {row["code"]: row["description"] for row in rows}
@@ -111,7 +108,7 @@ def describe(code: str) -> str:
     >>> describe("scp")
     'Success Change Password'
     """
-    return _descriptions().get(code, "") if code in log_levels() else ""
+    return _descriptions().get(code, "")
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
