@@ -85,8 +85,12 @@ class Notifier:
 
     # -- sending ------------------------------------------------------------------------
 
-    def notify(self, route_id: str, log: Mapping[str, Any], time_left: Callable[[], float] = lambda: 60.0) -> Outcome:
-        """Notify for ``log`` on route ``route_id`` at most once, whatever how often it is called."""
+    def notify(self, route_id: str, log: Mapping[str, Any], time_left: Callable[[], float]) -> Outcome:
+        """Notify for ``log`` on route ``route_id`` at most once, however often it is called.
+
+        ``time_left()`` is the invocation's remaining seconds: no look-up or send starts without
+        :data:`MIN_SECONDS_LEFT` of them.
+        """
         log_id = (log.get("log_id") or log.get("_id")) if isinstance(log, Mapping) else None
         outcome = self._notify(route_id, log, log_id, time_left)
         self._report(route_id, log, log_id, outcome)
