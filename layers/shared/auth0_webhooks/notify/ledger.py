@@ -10,7 +10,7 @@ A notification's record moves ``sending`` → ``sent`` (or ``held``/``skipped``,
   is a ``sending`` whose lease ran out (its sender died). A retried batch, a redrive or a replay
   finds ``sent`` and sends nothing; one that arrives during another's send finds a live lease
   and is told to retry later (by then it finds ``sent``, or the record gone).
-- A send that fails :meth:`release`\\ s the record (deleted, only by its claimer), so the retry of
+- After a failed send, :meth:`Ledger.release` deletes the record (only its claimer can), so the retry of
   the message can claim it again; retries end in the dead-letter queue, never in silence.
 - The one gap is a sender that dies after SES accepted the mail and before :meth:`finish`: after
   the lease, a retry sends again. We prefer a rare duplicate to a lost security notice.
