@@ -4,6 +4,7 @@
 - Logs: checkpoint mode (``from``/``take``, bare array ordered by log_id, ``Link: rel="next"``),
   search mode (``sort``, ``page``, ``per_page``, ``include_totals``, the 1,000-result cap),
   ``/api/v2/logs/{id}``.
+- Users: ``add_users(profiles)``, ``/api/v2/users/{id}`` (scope ``read:users``, ``fields``/``include_fields``).
 - Rate limit: a token bucket over the Management API with ``x-ratelimit-*`` headers, 429 beyond.
 - Faults on request: 5xx, slow and garbled replies, dropped connections.
 
@@ -19,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from .http import LocalServer, Reply, Request
 
@@ -108,6 +109,8 @@ class LocalTenant(LocalServer):
         self.tokens: dict[str, tuple[float, str]] = {}  # token -> (expires at, scope)
         self._keys: list[str] = []  # sort keys, parallel to _logs
         self._logs: list[Any] = []
+        self.users: dict[str, dict[str, Any]] = {}  # user_id -> profile
+        self.user_requests = 0
 
     # -- the tenant's logs -------------------------------------------------------------
 
@@ -125,6 +128,11 @@ class LocalTenant(LocalServer):
                 at = bisect.bisect_right(self._keys, key)
                 self._keys.insert(at, key)
                 self._logs.insert(at, entry)
+
+    def add_users(self, profiles: list[dict[str, Any]]) -> None:
+        """Store user profiles (each with ``user_id``, and e.g. ``email``, ``email_verified``, ``name``)."""
+        with self.lock:
+            self.users.update({profile["user_id"]: profile for profile in profiles})
 
     @property
     def logs(self) -> list[Any]:
@@ -144,6 +152,10 @@ class LocalTenant(LocalServer):
                 self.stats.answered_5xx += reply.status >= 500
                 self.stats.calls.append((request.path, request.query, reply.status))
             return reply
+        if request.method == "GET" and request.path.startswith("/api/v2/users/"):
+            with self.lock:
+                self.user_requests += 1
+            return self._api(request, "read:users")
         return Reply.json({"statusCode": 404, "error": "Not Found", "message": "Not Found"}, 404)
 
     def _token(self, request: Request) -> Reply:
@@ -181,7 +193,7 @@ class LocalTenant(LocalServer):
             {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": self.scope}
         )
 
-    def _api(self, request: Request) -> Reply:
+    def _api(self, request: Request, needs: str = "read:logs") -> Reply:
         allowed, headers = self.bucket.take()
         headers["Content-Type"] = "application/json"
         with self.lock:
@@ -219,17 +231,22 @@ class LocalTenant(LocalServer):
                 401,
                 headers,
             )
-        if "read:logs" not in scope.split():
+        if needs not in scope.split():
+            expected = "read:logs,read:logs_users" if needs == "read:logs" else needs
             return Reply.json(
                 {
                     "statusCode": 403,
                     "error": "Forbidden",
-                    "message": "Insufficient scope, expected any of: read:logs,read:logs_users",
+                    "message": f"Insufficient scope, expected any of: {expected}",
                     "errorCode": "insufficient_scope",
                 },
                 403,
                 headers,
             )
+        if needs == "read:users":
+            reply = self._user(request)
+            reply.headers.update(headers)
+            return reply
         with self.lock:
             faults = self.faults
             delay = faults.slow_seconds
@@ -263,6 +280,27 @@ class LocalTenant(LocalServer):
         return Reply.json(
             {"statusCode": 404, "error": "Not Found", "message": "Log not found", "errorCode": "inexistent_log"}, 404
         )
+
+    def _user(self, request: Request) -> Reply:
+        wanted = unquote(request.path.removeprefix("/api/v2/users/"))
+        with self.lock:
+            profile = self.users.get(wanted)
+        if profile is None:
+            return Reply.json(
+                {
+                    "statusCode": 404,
+                    "error": "Not Found",
+                    "message": "The user does not exist.",
+                    "errorCode": "inexistent_user",
+                },
+                404,
+            )
+        fields = [f for f in request.query.get("fields", "").split(",") if f]
+        if fields and request.query.get("include_fields", "true") == "true":
+            profile = {name: value for name, value in profile.items() if name in fields}
+        elif fields:
+            profile = {name: value for name, value in profile.items() if name not in fields}
+        return Reply.json(profile)
 
     def _list(self, request: Request) -> Reply:
         query = request.query

@@ -1,0 +1,237 @@
+"""One notification for one log on one route: claim, look up, render, limit, send, record.
+
+:meth:`Notifier.notify` never raises for a single log: it returns an :class:`Outcome` the caller
+acts on. ``sent``, ``duplicate``, ``skipped`` and ``held`` are done with; ``retry`` means "put the
+log back and try after ``retry_after`` seconds" (the queue's retries end in its dead-letter queue);
+``failed`` means "dead-letter it now, with ``reason``". Every outcome but ``sent`` and
+``duplicate`` is logged with its reason (route, log id, log type; never an address or content),
+and each has a metric name (:attr:`Outcome.metric`) for the caller to count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import requests
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import slack
+from .destinations import Destination, EmailDestination, SlackDestination
+from .event import Recipient, build_event
+from .ledger import Claim, Ledger, recipient_key
+from .recipients import Lookup, UserDirectory
+from .ses import Email, SendError, SesMailer
+from .templates import Rendered, TemplateError, TemplateStore
+
+logger = Logger(child=True)
+
+Status = Literal["sent", "duplicate", "skipped", "held", "retry", "failed"]
+METRICS: dict[str, str] = {
+    "sent": "NotificationsSent",
+    "duplicate": "NotificationsDuplicate",
+    "skipped": "NotificationsSkipped",
+    "held": "NotificationsHeld",  # the per-recipient limit held it back
+    "retry": "NotificationsRetried",
+    "failed": "NotificationsFailed",
+}
+# do not start a look-up or a send with less time than this: each takes at most
+# LookupPolicy's connect + read timeouts (6 s) or ses.SES_CONFIG's (7 s, one attempt)
+MIN_SECONDS_LEFT = 8.0
+DEADLINE_RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    reason: str = ""
+    retry_after: float = 0.0
+
+    @property
+    def metric(self) -> str:
+        return METRICS[self.status]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What :meth:`Notifier.notify` would send for a log, without sending it."""
+
+    route_id: str
+    to: str  # the address (e-mail) or "slack"; "" when nobody would get it
+    subject: str
+    text: str
+    html: str
+    would_send: bool
+    reason: str = ""  # why not, when ``would_send`` is False
+
+
+class Notifier:
+    """Sends the notifications of the routes in ``destinations`` (route id → destination)."""
+
+    def __init__(
+        self,
+        destinations: Mapping[str, Destination],
+        templates: TemplateStore,
+        users: UserDirectory,
+        ledger: Ledger,
+        session: requests.Session,
+        mailer: SesMailer | None = None,
+        tenant: str = "",
+    ) -> None:
+        self.destinations, self.templates, self.users, self.ledger = destinations, templates, users, ledger
+        self.session, self.mailer, self.tenant = session, mailer or SesMailer(), tenant
+
+    # -- sending ------------------------------------------------------------------------
+
+    def notify(self, route_id: str, log: Mapping[str, Any], time_left: Callable[[], float]) -> Outcome:
+        """Notify for ``log`` on route ``route_id`` at most once, however often it is called.
+
+        ``time_left()`` is the invocation's remaining seconds: no look-up or send starts without
+        :data:`MIN_SECONDS_LEFT` of them.
+        """
+        log_id = (log.get("log_id") or log.get("_id")) if isinstance(log, Mapping) else None
+        outcome = self._notify(route_id, log, log_id, time_left)
+        self._report(route_id, log, log_id, outcome)
+        return outcome
+
+    def _notify(self, route_id: str, log: Any, log_id: Any, time_left: Callable[[], float]) -> Outcome:
+        destination = self.destinations.get(route_id)
+        if destination is None:
+            return Outcome("failed", f"no email or slack destination for route {route_id!r}")
+        if not isinstance(log_id, str) or not log_id:
+            return Outcome("failed", "malformed log: no log_id")
+        if time_left() < MIN_SECONDS_LEFT:
+            return Outcome("retry", "too close to the deadline to start", DEADLINE_RETRY_SECONDS)
+        try:
+            claim = self.ledger.claim(route_id, log_id)
+        except (ClientError, BotoCoreError) as error:
+            return Outcome("retry", f"the ledger is unavailable: {type(error).__name__}", DEADLINE_RETRY_SECONDS)
+        if claim.status == "done":
+            return Outcome("duplicate", f"already {claim.state}")
+        if claim.status == "busy":
+            return Outcome("retry", "another delivery of this log is sending it", claim.retry_after)
+        try:
+            outcome = self._deliver(route_id, destination, log, time_left)
+        except Exception as error:  # one log never breaks the batch; the record is released below
+            outcome = Outcome("retry", f"unexpected {type(error).__name__}", DEADLINE_RETRY_SECONDS)
+        self._record(route_id, log_id, claim, outcome)
+        return outcome
+
+    def _record(self, route_id: str, log_id: str, claim: Claim, outcome: Outcome) -> None:
+        """Finish or release the claim. If DynamoDB fails here, the lease runs out instead (logged)."""
+        try:
+            if outcome.status in ("sent", "held", "skipped"):
+                self.ledger.finish(route_id, log_id, claim, outcome.status)
+            else:  # retry or failed: a later attempt (or a redrive from the dead-letter queue) may send it
+                self.ledger.release(route_id, log_id, claim)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "notification record not updated; its lease will run out",
+                extra={"route": route_id, "log_id": log_id, "outcome": outcome.status, "error": type(error).__name__},
+            )
+
+    def _deliver(
+        self, route_id: str, destination: Destination, log: Mapping[str, Any], time_left: Callable[[], float]
+    ) -> Outcome:
+        found = self.users.lookup(str(log.get("user_id") or ""))
+        if found.status in ("retry", "failed"):
+            return Outcome(found.status, found.reason, found.retry_after)
+        if isinstance(destination, SlackDestination):
+            return self._post(destination, log, found)
+        recipient = found.recipient
+        why_not = _why_not_mail(destination, found)
+        if why_not or recipient is None:
+            return Outcome("skipped", why_not)
+        message = self._render(destination.template, build_event(log, recipient, self.tenant))
+        if isinstance(message, Outcome):
+            return message
+        if time_left() < MIN_SECONDS_LEFT:
+            return Outcome("retry", "too close to the deadline to send", DEADLINE_RETRY_SECONDS)
+        key = recipient_key(recipient.email)
+        if not self.ledger.allow(key):
+            return Outcome("held", f"the recipient had {self.ledger.policy.per_recipient} mails this window")
+        email = Email(
+            destination.sender,
+            recipient.email,
+            message.subject,
+            message.text,
+            message.html,
+            tags={"route": route_id, "log_type": str(log.get("type") or "")},
+        )
+        try:
+            self.mailer.send(email)
+        except SendError as error:
+            self.ledger.refund(key)
+            return Outcome("retry" if error.retryable else "failed", error.reason, 60.0 if error.retryable else 0.0)
+        return Outcome("sent")
+
+    def _post(self, destination: SlackDestination, log: Mapping[str, Any], found: Lookup) -> Outcome:
+        event = build_event(log, found.recipient, self.tenant)
+        message = self._render(destination.template, event, text_event=slack.escape_values(event))
+        if isinstance(message, Outcome):
+            return message
+        try:
+            slack.post(self.session, destination.url, message)
+        except slack.PostError as error:
+            return Outcome("retry" if error.retryable else "failed", error.reason, 60.0 if error.retryable else 0.0)
+        return Outcome("sent")
+
+    def _render(
+        self, template: str, event: dict[str, Any], text_event: dict[str, Any] | None = None
+    ) -> Rendered | Outcome:
+        try:
+            message = self.templates.validate(template).render(event, text_event)
+        except TemplateError as error:
+            return Outcome("failed", str(error))
+        if not message.subject:
+            return Outcome("skipped", f"template {template!r} rendered no subject for this log (it chose not to send)")
+        return message
+
+    def _report(self, route_id: str, log: Any, log_id: Any, outcome: Outcome) -> None:
+        fields = {
+            "route": route_id,
+            "log_id": log_id if isinstance(log_id, str) else None,
+            "log_type": log.get("type") if isinstance(log, Mapping) else None,
+            "outcome": outcome.status,
+            "reason": outcome.reason,
+        }
+        if outcome.status in ("retry", "failed", "held"):
+            logger.warning("notification not sent", extra=fields)
+        else:
+            logger.info("notification", extra=fields)
+
+    # -- preview ------------------------------------------------------------------------
+
+    def preview(self, route_id: str, log: Mapping[str, Any]) -> Preview:
+        """Render exactly what :meth:`notify` would send for ``log``, with no claim and no send."""
+        destination = self.destinations.get(route_id)
+        if destination is None:
+            return Preview(route_id, "", "", "", "", False, f"no email or slack destination for route {route_id!r}")
+        found = self.users.lookup(str(log.get("user_id") or ""))
+        if found.status in ("retry", "failed"):
+            return Preview(route_id, "", "", "", "", False, found.reason)
+        event = build_event(log, found.recipient, self.tenant)
+        if isinstance(destination, SlackDestination):
+            message = self._render(destination.template, event, slack.escape_values(event))
+            if isinstance(message, Outcome):
+                return Preview(route_id, "", "", "", "", False, message.reason)
+            return Preview(route_id, "slack", message.subject, message.text, message.html, True)
+        message = self._render(destination.template, event)
+        if isinstance(message, Outcome):
+            return Preview(route_id, "", "", "", "", False, message.reason)
+        why_not = _why_not_mail(destination, found)
+        to = found.recipient.email if found.recipient else ""
+        return Preview(route_id, to, message.subject, message.text, message.html, not why_not, why_not)
+
+
+def _why_not_mail(destination: EmailDestination, found: Lookup) -> str:
+    recipient: Recipient | None = found.recipient
+    if found.status == "not_found" or recipient is None:
+        return f"no recipient: {found.reason or 'user not found'}"
+    if not recipient.email:
+        return "the user has no e-mail address"
+    if not recipient.email_verified and not destination.unverified_ok:
+        return "the user's e-mail address is not verified (the route does not set send_to_unverified)"
+    return ""
