@@ -74,3 +74,9 @@ redrive: setup
 
 doctor: setup
 	$(BIN)/python -m auth0_webhooks.doctor $(ARGS)
+
+# the embedded stack (moto, a local tenant, receivers, the functions on a schedule), up until Ctrl-C;
+# it prints the environment for running doctor, redrive and the poller against it from another terminal
+.PHONY: local
+local: setup
+	$(BIN)/python -m devkit.local

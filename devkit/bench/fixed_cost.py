@@ -104,7 +104,8 @@ def fixed_monthly_cost(
     """What a month costs with no logs: one line per kind of resource, and the schedule's runs."""
     found = resources(parameters, path)
     template = load_template(path)["Resources"]
-    unpriced = sorted({t for t in found.values() if t not in MONTHLY and t not in FREE_WHEN_IDLE})
+    every = {str(resource["Type"]) for resource in template.values()}  # whatever the conditions
+    unpriced = sorted(every - set(MONTHLY) - set(FREE_WHEN_IDLE))
     if unpriced:
         raise UnpricedResource(f"template.yaml has resources the cost model cannot price: {', '.join(unpriced)}")
     items: list[FixedCost] = []

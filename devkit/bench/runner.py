@@ -51,10 +51,10 @@ class Bench:
             steps: list[tuple[str, Callable[[Bench], None]]] = [
                 ("backlog drain", throughput.backlog_drain),
                 ("delivery", throughput.delivery),
-                ("latency", throughput.latency),
                 ("CPU per log", footprint.cpu_per_log),
                 ("cold start", footprint.cold_start),
                 ("peak memory", footprint.peak_memory),
+                ("latency", throughput.latency),
             ]
             for label, step in steps:
                 started = time.monotonic()
