@@ -33,7 +33,7 @@ from .tally import Tally
 
 LEGEND = (
     "logs: produced by the tenant → read by the poller → queued on SQS → on the way (queued, not yet"
-    " delivered or dead-lettered) → delivered to the webhook; retried: failed once, tried again"
+    " delivered or dead-lettered) → delivered to the webhook; retried: logs sent again after a failure (once per retry)"
 )
 TOTALS = ("produced", "read", "queued", "on the way", "delivered", "retried", "dead-lettered")
 SAMPLE_LINES = 16  # the sample payload is cut to this many lines
