@@ -17,9 +17,19 @@ Logs come from :class:`devkit.logs.LogFactory`: about 1.4 KB each, every 500th a
 4. Cold start: importing each handler module in a fresh interpreter, against ``import boto3``.
 5. Peak memory (peak resident set, as Lambda's "Max Memory Used") of a poller run over 10,000 logs
    and of a deliverer batch.
-6. The cost model: dollars per million logs at AWS list prices (``PRICES``), from the requests the
-   runs above made.
+6. The cost model: dollars per million logs at AWS list prices (``cost.PRICES``), from the requests
+   the runs above made; and the fixed cost a month of an idle deployment, from template.yaml's own
+   resources (``fixed_cost``: alarms, dashboard, secrets, custom metrics, the schedule's runs, the
+   event source's polling), against a target of under $3.
+7. Latency from a log's date to its delivery on the default one-minute schedule (median and 95th
+   percentile): one poller run over a minute's new logs and their delivery, timed, plus the wait
+   for the next run from 0 to 60 s alike (``devkit.latency``); the baseline is that wait alone.
 
 ``make bench`` or ``.venv/bin/python -m devkit.bench [--scale 0.1]``. Figures vary from run to run by
 a few percent; the tests only check that the table is complete (``tests/integration/test_bench.py``).
+The exit status is 1 when a figure misses its target (from ``--scale 1`` up; smaller runs report it).
+
+Modules: ``config`` (scale, figures, counts), ``runner`` (the shared set-up, the steps in order),
+``throughput`` (1, 2, 7), ``footprint`` (3 to 5), ``tools`` (counters, the receiver process, bare
+loops), ``cost`` and ``fixed_cost`` (6), ``report`` (the table, the exit status), ``cli``.
 """
