@@ -109,9 +109,16 @@ help:
 	@echo "make demo           the whole pipeline on this machine, no AWS account or tenant needed"
 	@echo "make bench          throughput, latency, cold start and cost, each beside its baseline"
 	@echo "make doctor         check a configuration's Auth0 credentials, webhook and Slack (ARGS=...)"
+	@echo "make local          the embedded stack, up until Ctrl-C, with the environment for the operator commands"
 	@echo "make redrive        move dead-lettered logs back to the queue (ARGS=\"--stack <name>\")"
 	@echo "make check-build-python  say what to do when sam build cannot find python3.13"
 	@echo "make build          sam build, after that check (SAM_BUILD_ARGS=--use-container for Docker)"
 	@echo "make lock           resolve requirements-dev.txt afresh into constraints.txt"
 	@echo "make clean          remove .venv, .aws-sam and the tool caches"
 	@echo "make help           this list"
+
+# the embedded stack (moto, a local tenant, receivers, the functions on a schedule), up until Ctrl-C;
+# it prints the environment for running doctor, redrive and the poller against it from another terminal
+.PHONY: local
+local: setup
+	$(BIN)/python -m devkit.local

@@ -21,6 +21,9 @@ stand-ins the template rightly refuses (http:// URLs), leaving everything else a
     stack.set_secret("SecretSlackIncomingWebhookUrl", slack.url)  # the secret now names a local Slack
     poller = {**stack.environ_for("poller"), "AUTH0_DOMAIN": tenant.url}
     deliverer = {**stack.environ_for("deliverer"), "WEBHOOK_URL": webhook.url, "ALLOW_INSECURE_WEBHOOK": "true"}
+
+(Over 300 lines for one idea: reading the template takes a small resolver of CloudFormation's
+intrinsic functions, which only this module uses.)
 """
 
 from __future__ import annotations

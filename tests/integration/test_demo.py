@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,10 @@ import pytest
 
 from tests.conftest import ROOT
 
+PLAIN_LINE = re.compile(
+    r" *\d+s  produced [\d,]+  read [\d,]+  queued [\d,]+  on the way [\d,]+  delivered [\d,]+  retried [\d,]+"
+    r"  dead-lettered [\d,]+(  [a-z ;]+)?$"
+)
 # settings that would point the demo at a real tenant, receiver or AWS account
 OUTSIDE = ("AUTH0_", "WEBHOOK_", "SLACK_", "AWS_", "LOG_TYPES", "MIN_LOG_LEVEL", "API_ENDPOINTS", "BATCH_SIZE")
 
@@ -44,6 +49,14 @@ def test_every_log_the_tenant_produced_is_delivered_with_a_valid_signature(tmp_p
     assert summary["checkpoint"]["log_id"]
     assert (tmp_path / "logs.jsonl").read_text().count('"message":"poller run ended"') == summary["poller"]["runs"]
     assert "poller run ended" not in done.stdout  # the functions' logs stay out of the way
+    # not a terminal: one plain line per update, every one of the same shape, and no escape codes
+    updates = [line for line in done.stdout.splitlines() if re.match(r" *\d+s  produced ", line)]
+    assert len(updates) >= 5 and all(PLAIN_LINE.match(line) for line in updates), updates
+    assert "\x1b[" not in done.stdout
+    assert "By log type" in done.stdout and "One log as the receiver got it" in done.stdout
+    latency = summary["latency"]
+    assert 0 <= latency["measured"]["median"] <= latency["measured"]["p95"]
+    assert latency["default_schedule"]["median"] > latency["measured"]["median"]
 
 
 @pytest.mark.timeout(150)

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import requests
 from auth0_webhooks.auth0_source import Auth0LogSource
+from auth0_webhooks.env import Secret
 from auth0_webhooks.notify.destinations import EmailDestination, SlackDestination
 from auth0_webhooks.notify.ledger import Ledger, LedgerPolicy
 from auth0_webhooks.notify.notifier import Notifier
 from auth0_webhooks.notify.recipients import LookupPolicy, UserDirectory
 from auth0_webhooks.notify.templates import TemplateStore
-from auth0_webhooks.settings import Auth0Settings, Secret, parse_domain
+from auth0_webhooks.settings import Auth0Settings, parse_domain
 
 from devkit.aws import MotoServer, Stack
 from devkit.receivers import SlackReceiver

@@ -22,6 +22,13 @@ Runtime: delivering logs (the deliverer)
 - ``webhook``: one POST to the webhook, its outcome, and the retry backoff
 - ``signing``: Standard Webhooks signatures and batch ids
 
+Runtime: routes and notifications (sub-packages; each ``__init__.py`` maps its modules)
+
+- ``routes``: the routes file (schema, checks), each route's match, PII rules, body formats
+  and the EventBridge sender
+- ``notify``: e-mail and Slack notifications from Liquid templates, recipients looked up in
+  Auth0, sent once per person and event
+
 Runtime: alerts, settings and what they share
 
 - ``alerts``: Slack alerts, rate-limited per container

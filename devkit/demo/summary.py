@@ -1,0 +1,121 @@
+"""What arrived where, as plain data: the demo's summary (also written to summary.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from ..aws import Stack
+from ..latency import Sample, measured, on_schedule
+from .config import DEPLOYED_SCHEDULE_SECONDS, DemoConfig
+from .parts import Parts
+from .pipeline import Pipeline, drained
+from .tally import Tally
+
+NOT_COUNTS = ("checkpoint", "stopped", "latencies", "last_log_id", "newest_log_date", "lag_seconds")
+
+
+def summarize(
+    config: DemoConfig, parts: Parts, tally: Tally, pipeline: Pipeline, samples: Sequence[Sample]
+) -> dict[str, Any]:
+    """What arrived where, as plain data (also written to summary.json)."""
+    from auth0_webhooks.filters import LogFilter
+    from auth0_webhooks.settings import PollerSettings
+
+    report: dict[str, Any] = {"seconds": config.seconds, "faults": config.faults}
+    with tally.lock:
+        poller = {k: v for k, v in asdict(tally.poller).items() if k not in NOT_COUNTS}
+        report["poller"] = {"runs": tally.poller_runs, **poller, "stopped": dict(tally.stopped)}
+        deliverer = {k: v for k, v in asdict(tally.deliverer).items() if k not in NOT_COUNTS}
+        report["deliverer"] = {"invocations": tally.invocations, **deliverer}
+        report["errors"] = dict(tally.errors)
+    report["in_sqs"] = pipeline.in_sqs()
+    report["drained"] = drained(pipeline)
+    try:
+        dead, point = dead_letters(parts.stack), checkpoint(parts.stack, os.environ["AUTH0_DOMAIN"])
+    except Exception as error:  # moto is gone (stopped from outside): report what the demo saw itself
+        dead, point = [], {}
+        report["errors"][f"demo: could not read the queues and table ({type(error).__name__})"] = 1
+    report["dead_letter_queue"] = {
+        "messages": len(dead),
+        "logs": sum(len(ids) for _, ids in dead),
+        "by_reason": _by_reason(dead),
+    }
+    if parts.tenant and parts.stream:
+        stats = parts.tenant.stats
+        report["tenant"] = {
+            "produced": len(parts.stream.produced),
+            "log_requests": stats.log_requests,
+            "answered_429": stats.answered_429,
+            "token_requests": stats.token_requests,
+            "poison": len(parts.stream.poison),
+        }
+    if parts.webhook:
+        with parts.webhook.lock:
+            deliveries = list(parts.webhook.deliveries)
+        ok = [d for d in deliveries if 200 <= d.status < 300]
+        delivered = Counter(i for d in ok for i in d.log_ids)
+        report["webhook"] = {
+            "requests": len(deliveries),
+            "accepted": len(ok),
+            "verified": sum(1 for d in deliveries if d.verified),
+            "refused": dict(Counter(str(d.status) for d in deliveries if not 200 <= d.status < 300)),
+            "logs": len(delivered),
+            "duplicates": sum(delivered.values()) - len(delivered),
+        }
+        if parts.stream:
+            settings = PollerSettings.from_env()
+            keep = LogFilter(settings.log_types, settings.min_log_level, settings.api_endpoints)
+            expected = [e["log_id"] for e in parts.stream.produced if keep(e)]
+            in_dlq = {i for _, ids in dead for i in ids}
+            report["kept"] = len(expected)
+            report["missing"] = [i for i in expected if i not in delivered and i not in in_dlq]
+    if parts.slack:
+        with parts.slack.lock:
+            payloads = list(parts.slack.payloads)
+        report["slack"] = dict(Counter(p["attachments"][0]["fallback"] for p in payloads))
+    report["checkpoint"] = point
+    if samples:
+        report["latency"] = {
+            "measured": asdict(measured(samples)),
+            "schedule_seconds": config.poll_every,
+            "default_schedule": asdict(on_schedule(samples, DEPLOYED_SCHEDULE_SECONDS)),
+            "default_schedule_seconds": DEPLOYED_SCHEDULE_SECONDS,
+        }
+    return report
+
+
+def dead_letters(stack: Stack) -> list[tuple[str, list[str]]]:
+    """(reason, log ids) of every message in the dead-letter queue (read, not removed)."""
+    found = []
+    for message in stack.receive_all(stack.dead_letter_queue_url):
+        reason = message.get("MessageAttributes", {}).get("reason", {}).get("StringValue") or "moved by SQS"
+        try:
+            body = json.loads(message["Body"])
+        except ValueError:
+            body = []
+        entries = body if isinstance(body, list) else [body]
+        ids = [str(e.get("log_id") or e.get("_id")) for e in entries if isinstance(e, dict)]
+        found.append((reason, ids))
+    return found
+
+
+def _by_reason(dead: list[tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
+    groups: dict[str, dict[str, int]] = {}
+    for reason, ids in dead:
+        group = groups.setdefault(reason, {"messages": 0, "logs": 0})
+        group["messages"] += 1
+        group["logs"] += len(ids)
+    return groups
+
+
+def checkpoint(stack: Stack, domain_url: str) -> dict[str, str]:
+    from auth0_webhooks.settings import parse_domain
+
+    key = parse_domain(domain_url)[1]
+    item = stack.client("dynamodb").get_item(TableName=stack.table, Key={"pk": {"S": key}}).get("Item", {})
+    return {name: value["S"] for name, value in item.items() if "S" in value and name != "pk"}
