@@ -32,6 +32,7 @@ from email.message import Message
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -45,34 +46,38 @@ class Watchdog:
 
     def __init__(self, seconds: float) -> None:
         self.fired = False
-        self._connections: list[Any] = []
+        self._connections: list[tuple[Any, socket.socket | None]] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(0.0, seconds), self._fire)
         self._timer.daemon = True
 
     def watch(self, connection: Any) -> None:
+        sock = getattr(connection, "sock", None)
         with self._lock:
-            self._connections.append(connection)
+            self._connections.append((connection, sock))
             if self.fired:
-                _shut(connection)
+                _shut(sock)
 
     def _fire(self) -> None:
         with self._lock:
             self.fired = True
-            for connection in self._connections:
-                _shut(connection)
+            for _, sock in self._connections:
+                _shut(sock)
 
     def start(self) -> None:
         self._timer.start()
 
     def stop(self) -> None:
+        """End the watch; if it fired, close the connections (they may be back in their pool)."""
         self._timer.cancel()
         with self._lock:
+            if self.fired:
+                for connection, _ in self._connections:
+                    connection.close()  # a closed urllib3 connection reconnects when next used
             self._connections.clear()
 
 
-def _shut(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
+def _shut(sock: socket.socket | None) -> None:
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -102,13 +107,20 @@ def _active() -> list[Watchdog]:
 
 
 class _Watched:
-    """Mixed into urllib3's pools: each connection handed out joins the thread's watchdog."""
+    """Mixed into urllib3's pools: each connection, once connected, joins the thread's watchdogs.
 
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)  # type: ignore[misc]
-        for watchdog in _active():
-            watchdog.watch(connection)
-        return connection
+    The socket itself is watched: http.client drops its reference to it (``sock = None``)
+    as soon as it has the headers of an answer that closes the connection.
+    """
+
+    def _validate_conn(self, conn: Any) -> None:
+        super()._validate_conn(conn)  # type: ignore[misc]
+        watchdogs = _active()
+        if watchdogs:
+            if conn.is_closed:
+                conn.connect()  # now rather than inside the request, so that its socket can be watched
+            for watchdog in watchdogs:
+                watchdog.watch(conn)
 
 
 class _WatchedHTTPPool(_Watched, HTTPConnectionPool):
@@ -131,13 +143,15 @@ def read_capped(reply: requests.Response, limit: int = MAX_ANSWER_BYTES) -> byte
     """At most ``limit`` bytes of a streamed answer (``stream=True``); then the reply is closed.
 
     A connection whose answer was read to its end goes back to the pool; one with more left
-    is dropped rather than drained.
+    is dropped rather than drained. A failed read raises ``requests.ConnectionError``.
     """
     ended = False
     try:
         body: bytes = reply.raw.read(limit, decode_content=True)
         ended = len(body) < limit or not reply.raw.read(1, decode_content=True)
         return body
+    except (urllib3.exceptions.HTTPError, OSError) as error:  # as requests itself would raise it
+        raise requests.ConnectionError(f"answer cut short ({type(error).__name__})") from None
     finally:
         if not ended:  # more than we read, or a failed read: drop the connection rather than drain it
             reply.raw.close()
