@@ -2,6 +2,7 @@
 
 Each connection's request is read whole; then the peer answers by its ``mode``:
 
+- ``"plain"``: the whole answer at once (with ``reason`` as its reason phrase);
 - ``"trickle-headers"``: the whole answer, one byte every ``interval`` seconds;
 - ``"trickle-body"``: the status line and headers at once, then the body byte by byte;
 - ``"hang"``: nothing, until the client goes away;
@@ -22,8 +23,10 @@ CHUNK = b"x" * 65536
 
 class MisbehavingPeer:
     def __init__(
-        self, mode: str, status: int = 200, body_bytes: int = 1000, interval: float = 0.05, content_type: str = ""
+        self, mode: str, status: int = 200, body_bytes: int = 1000, interval: float = 0.05, content_type: str = "",
+        reason: str = "Whatever",
     ) -> None:
+        self.reason = reason
         self.mode, self.status, self.body_bytes, self.interval = mode, status, body_bytes, interval
         self.content_type = content_type or "application/json"
         self.sent: list[int] = []
@@ -63,11 +66,14 @@ class MisbehavingPeer:
             with self.lock:
                 self.requests += 1
             head = (
-                f"HTTP/1.1 {self.status} Whatever\r\nContent-Type: {self.content_type}\r\n"
+                f"HTTP/1.1 {self.status} {self.reason}\r\nContent-Type: {self.content_type}\r\n"
                 f"Content-Length: {self.body_bytes}\r\nConnection: close\r\n\r\n"
-            ).encode()
+            ).encode("utf-8")
             body = b"y" * min(self.body_bytes, 1_000_000)
-            if self.mode == "hang":
+            if self.mode == "plain":
+                conn.sendall(head + body)
+                sent, complete = len(head) + len(body), True
+            elif self.mode == "hang":
                 conn.settimeout(0.2)
                 while not self._stop.is_set():
                     try:

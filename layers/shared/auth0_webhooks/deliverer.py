@@ -174,7 +174,8 @@ class Deliverer:
         transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
         self._count(delivered, sum(1 for _, outcome in permanent + transient if outcome.sent))
         for (status, error), entries in _by_failure(permanent).items():
-            await self._dead_letter(entries, f"webhook refused it: {error}", status, attempt)
+            reason = f"webhook refused it: {error}" if status is not None else error  # else never sent
+            await self._dead_letter(entries, reason, status, attempt)
             self._alert(entries, status, error, "sent to the dead-letter queue")
         if transient:
             whole = len(transient) == len(outcomes) and not parsed.malformed
@@ -290,7 +291,7 @@ class Deliverer:
         self.stats.failed += failed
         if delivered:
             times = [t for t in map(log_time, delivered) if t is not None]
-            self._delivered(len(delivered), max(_ids(delivered)), min(times) if times else None)
+            self._delivered(len(set(_ids(delivered))), max(_ids(delivered)), min(times) if times else None)
 
     def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:
         self.stats.delivered += count
