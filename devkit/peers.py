@@ -23,7 +23,12 @@ CHUNK = b"x" * 65536
 
 class MisbehavingPeer:
     def __init__(
-        self, mode: str, status: int = 200, body_bytes: int = 1000, interval: float = 0.05, content_type: str = "",
+        self,
+        mode: str,
+        status: int = 200,
+        body_bytes: int = 1000,
+        interval: float = 0.05,
+        content_type: str = "",
         reason: str = "Whatever",
     ) -> None:
         self.reason = reason
@@ -68,7 +73,7 @@ class MisbehavingPeer:
             head = (
                 f"HTTP/1.1 {self.status} {self.reason}\r\nContent-Type: {self.content_type}\r\n"
                 f"Content-Length: {self.body_bytes}\r\nConnection: close\r\n\r\n"
-            ).encode("utf-8")
+            ).encode()
             body = b"y" * min(self.body_bytes, 1_000_000)
             if self.mode == "plain":
                 conn.sendall(head + body)

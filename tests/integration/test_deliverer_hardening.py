@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from auth0_webhooks.deliverer import DUPLICATE_ID, build_deliverer
-from auth0_webhooks.delivery import MAX_RETRY_DELAY_SECONDS
+from auth0_webhooks.delivery import MAX_RETRY_DELAY_SECONDS, UNSENDABLE_ID
 from auth0_webhooks.errors import ConfigError
 from auth0_webhooks.queue import batch_messages
 from auth0_webhooks.settings import DelivererSettings
@@ -23,10 +23,12 @@ from devkit.lambda_context import LambdaContext
 from devkit.logs import LogFactory
 from devkit.peers import MisbehavingPeer
 from devkit.proxy import FaultProxy, sqs_action
-from devkit.receivers import payload_fields
 from functions.deliverer.app import lambda_handler
 from tests.conftest import ids_of, queued_ids
-from tests.integration.test_deliverer import dead_letters, deliverer_env, enqueue, source  # noqa: F401
+from tests.integration.deliverer_helpers import dead_letters, enqueue, source
+from tests.integration.test_deliverer import deliverer_env  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.usefixtures("deliverer_env")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -67,7 +69,7 @@ def warnings_of(caplog) -> list[str]:
 # -- settings that cannot work ---------------------------------------------------------------
 
 
-def test_an_authorization_http_cannot_carry_is_refused_at_start(deliverer_env, stack, webhook, monkeypatch):
+def test_an_authorization_http_cannot_carry_is_refused_at_start(stack, webhook, monkeypatch):
     monkeypatch.setenv("WEBHOOK_AUTHORIZATION", "Bearer €uro")
     enqueue(stack, LogFactory(seed=40).many(1))
 
@@ -79,7 +81,7 @@ def test_an_authorization_http_cannot_carry_is_refused_at_start(deliverer_env, s
 
 
 @pytest.mark.parametrize("timeout", ["59", "60"])
-def test_a_timeout_that_leaves_no_time_in_the_function_is_refused(deliverer_env, stack, webhook, monkeypatch, timeout):
+def test_a_timeout_that_leaves_no_time_in_the_function_is_refused(stack, webhook, monkeypatch, timeout):
     monkeypatch.setenv("WEBHOOK_TIMEOUT", timeout)
     enqueue(stack, LogFactory(seed=41).many(1))
 
@@ -94,7 +96,7 @@ def test_a_timeout_that_leaves_no_time_in_the_function_is_refused(deliverer_env,
 
 
 @pytest.mark.parametrize("batch", [True, False])
-def test_a_log_with_a_lone_surrogate_is_delivered(deliverer_env, stack, webhook, monkeypatch, batch):
+def test_a_log_with_a_lone_surrogate_is_delivered(stack, webhook, monkeypatch, batch):
     monkeypatch.setenv("SEND_AS_BATCH", str(batch).lower())
     logs = LogFactory(seed=42).many(3)
     logs[1]["description"] = "\ud800 broken"
@@ -107,7 +109,7 @@ def test_a_log_with_a_lone_surrogate_is_delivered(deliverer_env, stack, webhook,
     assert dead_letters(stack) == []
 
 
-def test_a_refused_batch_with_a_lone_surrogate_is_dead_lettered_once(deliverer_env, stack, webhook, caplog):
+def test_a_refused_batch_with_a_lone_surrogate_is_dead_lettered_once(stack, webhook, caplog):
     logs = LogFactory(seed=43).many(3)
     logs[0]["description"] = "\ud800"
     send_raw(stack, json.dumps(logs))
@@ -122,7 +124,7 @@ def test_a_refused_batch_with_a_lone_surrogate_is_dead_lettered_once(deliverer_e
     assert "logs dead-lettered" in warnings_of(caplog)
 
 
-def test_a_log_id_http_cannot_carry_is_dead_lettered_with_the_reason(deliverer_env, stack, webhook, monkeypatch):
+def test_a_log_id_http_cannot_carry_is_dead_lettered_with_the_reason(stack, webhook, monkeypatch):
     monkeypatch.setenv("SEND_AS_BATCH", "false")
     logs = LogFactory(seed=44).many(3)
     logs[2]["log_id"] = "9000€"
@@ -133,11 +135,11 @@ def test_a_log_id_http_cannot_carry_is_dead_lettered_with_the_reason(deliverer_e
     assert webhook.delivered_ids == ids_of(logs[:2])
     [dead] = dead_letters(stack)
     assert json.loads(dead["Body"])[0]["log_id"] == "9000€"
-    assert "webhook-id holds a character HTTP headers cannot carry" in dead["MessageAttributes"]["reason"]["StringValue"]
+    assert dead["MessageAttributes"]["reason"]["StringValue"] == UNSENDABLE_ID
     assert queued_ids(stack) == []
 
 
-def test_an_error_nothing_handles_is_logged_and_dead_lettered(deliverer_env, stack, webhook, caplog):
+def test_an_error_nothing_handles_is_logged_and_dead_lettered(stack, webhook, caplog):
     body = json.dumps([{"no_id": "\ud800"}])  # a malformed entry that cannot even be encoded as it is
     send_raw(stack, body)
 
@@ -151,7 +153,7 @@ def test_an_error_nothing_handles_is_logged_and_dead_lettered(deliverer_env, sta
 
 
 @pytest.mark.parametrize(("header", "expected"), [("inf", MAX_RETRY_DELAY_SECONDS), ("86400", MAX_RETRY_DELAY_SECONDS)])
-def test_retry_after_is_capped_at_what_sqs_allows(deliverer_env, stack, webhook, monkeypatch, caplog, header, expected):
+def test_retry_after_is_capped_at_what_sqs_allows(stack, webhook, monkeypatch, caplog, header, expected):
     proxy = FaultProxy(stack.endpoint).start()
     try:
         monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.url)
@@ -175,7 +177,7 @@ def poller_attributes(logs: list[dict[str, Any]], **override: str) -> dict[str, 
     return {**message.attributes, **override}
 
 
-def test_a_body_that_is_not_json_is_never_posted_whatever_its_attributes(deliverer_env, stack, webhook):
+def test_a_body_that_is_not_json_is_never_posted_whatever_its_attributes(stack, webhook):
     logs = LogFactory(seed=46).many(2)
     send_raw(stack, "<html>not logs</html>", poller_attributes(logs))
 
@@ -185,7 +187,7 @@ def test_a_body_that_is_not_json_is_never_posted_whatever_its_attributes(deliver
     assert reasons(stack) == ["malformed message: not a JSON array of log entries"]
 
 
-def test_the_count_comes_from_the_body_not_the_attributes(deliverer_env, stack, webhook):
+def test_the_count_comes_from_the_body_not_the_attributes(stack, webhook):
     logs = LogFactory(seed=47).many(3)
     send_raw(stack, json.dumps(logs), poller_attributes(logs, log_count="999"))
     messages = stack.client("sqs").receive_message(
@@ -198,7 +200,7 @@ def test_the_count_comes_from_the_body_not_the_attributes(deliverer_env, stack, 
     assert deliverer.stats.delivered == 3 and webhook.delivered_ids == ids_of(logs)
 
 
-def test_single_mode_never_sends_two_bodies_under_one_webhook_id(deliverer_env, stack, webhook, monkeypatch):
+def test_single_mode_never_sends_two_bodies_under_one_webhook_id(stack, webhook, monkeypatch):
     monkeypatch.setenv("SEND_AS_BATCH", "false")
     logs = LogFactory(seed=48).many(3)
     twin = {**logs[0], "description": "a different body"}
@@ -218,7 +220,7 @@ def test_single_mode_never_sends_two_bodies_under_one_webhook_id(deliverer_env, 
 # -- deadlines -------------------------------------------------------------------------------------
 
 
-def test_time_is_checked_before_each_post_not_once_per_record(deliverer_env, stack, webhook, monkeypatch):
+def test_time_is_checked_before_each_post_not_once_per_record(stack, webhook, monkeypatch):
     monkeypatch.setenv("WEBHOOK_CONCURRENT_CALLS", "1")
     logs = LogFactory(seed=49).many(10)
     enqueue(stack, logs, per_message=1)
@@ -235,7 +237,7 @@ def test_time_is_checked_before_each_post_not_once_per_record(deliverer_env, sta
     assert webhook.delivered_ids == ids_of(logs)  # each once
 
 
-def test_too_little_time_left_hands_the_records_back_untouched(deliverer_env, stack, webhook):
+def test_too_little_time_left_hands_the_records_back_untouched(stack, webhook):
     logs = LogFactory(seed=19).many(4)
     enqueue(stack, logs, per_message=2)
     events = source(stack)
@@ -249,7 +251,7 @@ def test_too_little_time_left_hands_the_records_back_untouched(deliverer_env, st
 
 
 @pytest.mark.parametrize("mode", ["trickle-headers", "trickle-body"])
-def test_a_trickling_receiver_cannot_hold_the_invocation(deliverer_env, stack, monkeypatch, mode):
+def test_a_trickling_receiver_cannot_hold_the_invocation(stack, monkeypatch, mode):
     with MisbehavingPeer(mode, body_bytes=1000, interval=0.05) as peer:  # 50 s to answer in full
         monkeypatch.setenv("WEBHOOK_URL", peer.url)
         monkeypatch.setenv("WEBHOOK_TIMEOUT", "30")  # per read; the invocation has far less
@@ -266,7 +268,7 @@ def test_a_trickling_receiver_cannot_hold_the_invocation(deliverer_env, stack, m
 
 
 @pytest.mark.parametrize("mode", ["hang", "refuse"])
-def test_slack_that_hangs_or_fails_never_affects_delivery(deliverer_env, stack, webhook, monkeypatch, caplog, mode):
+def test_slack_that_hangs_or_fails_never_affects_delivery(stack, webhook, monkeypatch, caplog, mode):
     monkeypatch.setenv("SEND_AS_BATCH", "false")
     logs = LogFactory(seed=51).many(6)
     webhook.failures.log_ids = {e["log_id"]: 400 for e in logs[:3]}
@@ -287,7 +289,7 @@ def test_slack_that_hangs_or_fails_never_affects_delivery(deliverer_env, stack, 
     assert ("Slack alerts not sent in time" if mode == "hang" else "Slack post refused") in warnings_of(caplog)
 
 
-def test_http_libraries_log_nothing_below_warning_at_debug(deliverer_env, stack, webhook, slack, caplog):
+def test_http_libraries_log_nothing_below_warning_at_debug(stack, webhook, slack, caplog):
     caplog.set_level(logging.DEBUG)
     webhook.failures.next, webhook.failures.status = 1, 400  # a Slack alert too
     enqueue(stack, LogFactory(seed=52).many(2))

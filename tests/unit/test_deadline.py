@@ -7,7 +7,7 @@ import threading
 import pytest
 import requests
 from auth0_webhooks import clients
-from auth0_webhooks.deadline import MAX_ANSWER_BYTES, decode_text, deadline, read_capped
+from auth0_webhooks.deadline import MAX_ANSWER_BYTES, deadline, decode_text, read_capped
 from auth0_webhooks.delivery import WebhookClient
 
 from devkit.peers import MisbehavingPeer

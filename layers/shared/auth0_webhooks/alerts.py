@@ -4,8 +4,9 @@ Slack being down never breaks delivery: a failed post is logged (without the URL
 dropped, and each post has a deadline on its whole exchange. The deliverer posts through an
 :class:`AlertOutbox`: one background thread, off the delivery path, with a bounded total time
 per invocation; what it could not send in that time is counted as held back. A token
-bucket per container keeps an outage from producing thousands of messages; what it held back is counted in the next message that goes out. Every text goes
-through :func:`redact` with the secrets of the run, and endpoints are shown by host only.
+bucket per container keeps an outage from producing thousands of messages; what it held
+back is counted in the next message that goes out. Every text goes through :func:`redact`
+with the secrets of the run, and endpoints are shown by host only.
 
 >>> redact("sent Bearer abc123 to https://user:pw@hooks.example.com/x?key=1", ["Bearer abc123"])
 'sent **** to https://hooks.example.com/…'

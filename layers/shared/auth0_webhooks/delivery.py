@@ -37,6 +37,7 @@ MIN_POST_SECONDS = 1.0  # a POST is not started with less time than this left
 MAX_REASON_CHARS = 200
 USER_AGENT = f"auth0-webhooks/{__version__}"
 NOT_SENT = "not sent: too little time left in this invocation"
+UNSENDABLE_ID = "cannot be sent: webhook-id holds a character HTTP headers cannot carry"
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class WebhookClient:
                 )
                 read_capped(reply)  # so that the connection goes back to the pool, or is dropped
             except UnicodeError:  # http.client encodes header values as Latin-1
-                return Outcome(False, False, None, "cannot be sent: webhook-id holds a character HTTP headers cannot carry")
+                return Outcome(False, False, None, UNSENDABLE_ID)
             except (requests.Timeout, urllib3.exceptions.TimeoutError):
                 return Outcome(False, True, None, f"timed out after {seconds:g}s")
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
