@@ -1,5 +1,9 @@
 """The deliverer: SQS records → webhook POSTs, with partial batch failures.
 
+(Over 300 lines on purpose: every path a record can take, to delivered, retried or
+dead-lettered, is in this one file, so that "nothing is lost" can be checked by reading it.
+Parsing is in ``records``, the request in ``delivery``, Slack in ``alerts``.)
+
 For each record (a JSON array of logs from the poller):
 
 - every log delivered → success;
@@ -25,7 +29,6 @@ Slack alerts go through an :class:`AlertOutbox`, off the delivery path.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections import defaultdict
@@ -45,7 +48,8 @@ from .alerts import SLACK_SECONDS_PER_INVOCATION, AlertOutbox, SlackAlerts, reda
 from .auth0_source import log_id, log_time
 from .delivery import Backoff, Outcome, WebhookClient
 from .errors import ConfigError, QueueError
-from .queue import CONTENT_DEAD_LETTER, LogQueue, Message, dead_letter_message, dumps, logs_message
+from .queue import CONTENT_DEAD_LETTER, LogQueue, Message, dead_letter_message, logs_message
+from .records import encode, parse
 from .settings import DelivererSettings
 from .signing import WebhookSigner, batch_id
 
@@ -86,13 +90,6 @@ class DeliveryStats:
             "LogsDeadLettered": self.dead_lettered,
             "WebhookRequests": self.requests,
         }
-
-
-@dataclass(frozen=True)
-class Parsed:
-    logs: list[dict[str, Any]]
-    malformed: list[Any]
-    array: bool  # the body is a JSON array (a batch), not one object
 
 
 class Deliverer:
@@ -298,38 +295,6 @@ class Deliverer:
         self.stats.last_log_id = max(last_log_id, self.stats.last_log_id or "")
         if oldest is not None:
             self.stats.latencies.append(max(0.0, time.time() - oldest))
-
-
-def parse(body: str) -> Parsed | None:
-    """The logs in a message body (a JSON array, or one log object); ``None`` if it is neither."""
-    try:
-        value = json.loads(body)
-    except (TypeError, ValueError):
-        return None
-    array = isinstance(value, list)
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list):
-        return None
-    parsed = Parsed([], [], array)
-    for entry in value:
-        (parsed.logs if log_id(entry) is not None else parsed.malformed).append(entry)
-    return parsed
-
-
-def encode(value: Any) -> str:
-    """JSON for a POST or a message: UTF-8 kept as is, unless the value holds text UTF-8 cannot
-    carry (a lone surrogate from a ``\\ud800`` escape): then escaped as the sender wrote it.
-
-    >>> encode({"a": "é"}), encode({"a": json.loads('"\\\\ud800"')})
-    ('{"a":"é"}', '{"a":"\\\\ud800"}')
-    """
-    text = dumps(value)
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":"))
-    return text
 
 
 def _attempt(record: SQSRecord) -> int:
