@@ -36,6 +36,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+MAX_DEADLINE_SECONDS = 86_400.0  # an infinite deadline is a day (threading.Timer needs a number)
 MAX_ANSWER_BYTES = 4096  # of a peer's answer body we ever read: enough for an error message
 
 _current = threading.local()
@@ -48,7 +49,7 @@ class Watchdog:
         self.fired = False
         self._connections: list[tuple[Any, socket.socket | None]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer = threading.Timer(min(max(0.0, seconds), MAX_DEADLINE_SECONDS), self._fire)
         self._timer.daemon = True
 
     def watch(self, connection: Any) -> None:
@@ -72,8 +73,11 @@ class Watchdog:
         self._timer.cancel()
         with self._lock:
             if self.fired:
-                for connection, _ in self._connections:
-                    connection.close()  # a closed urllib3 connection reconnects when next used
+                for connection, sock in self._connections:
+                    if connection.sock is sock:  # not reconnected by another thread since
+                        connection.close()  # a closed urllib3 connection reconnects when next used
+                    elif sock is not None:
+                        sock.close()  # http.client let go of it; the answer we abandoned still held it
             self._connections.clear()
 
 
