@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from auth0_webhooks.errors import ConfigError
@@ -216,7 +217,12 @@ def test_single_mode_retries_only_the_logs_that_failed(deliverer_env, stack, web
 
     assert source(stack).poll_once(lambda_handler) == (1, 0)  # the record itself succeeded
 
-    requeued = stack.drain(wait=30)  # delayed 1 s by the backoff; returns once it is visible (a bound, not a race)
+    requeued: list[dict] = []
+    for _ in range(300):  # delayed 1 s by the backoff: wait for it to become visible (a bound, not a race)
+        requeued = stack.drain()
+        if requeued:
+            break
+        threading.Event().wait(0.1)
     [message] = requeued
     assert sorted(e["log_id"] for e in json.loads(message["Body"])) == sorted(failing)
     assert message["MessageAttributes"]["attempts"]["StringValue"] == "1"
