@@ -8,7 +8,7 @@ TOOLS  := $(VENV)/tools/.installed-$(shell cksum < requirements-tools.txt | cut 
 
 .PHONY: setup test lint lint-template unit integration format demo bench clean lock
 
-setup: $(STAMP)
+setup: $(STAMP) $(BIN)/auth0-webhooks
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints.txt
 	# the shared layer and the dev kit are importable by their package names, as in Lambda
 	$(BIN)/python -c 'import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "auth0_webhooks_dev.pth").write_text("$(CURDIR)/layers/shared\n$(CURDIR)\n")'
 	rm -f $(VENV)/.installed-* && touch $@
+
+# the operator tools' one command, `auth0-webhooks <command>` (auth0_webhooks/ops/cli.py); not in the layer
+$(BIN)/auth0-webhooks: $(STAMP)
+	printf '#!$(CURDIR)/$(BIN)/python\nimport sys\nfrom auth0_webhooks.ops.cli import main\nsys.exit(main())\n' > $@
+	chmod +x $@
 
 lint: setup
 	$(BIN)/ruff check $(CODE)
@@ -67,10 +72,46 @@ lock:
 	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .venv-lock
 
-# operations: `make redrive ARGS="--stack auth0-webhooks --types f --dry-run"`, `make doctor ARGS=--slack-test`
+# operations, shortcuts for `auth0-webhooks <command>`:
+# `make redrive ARGS="--stack auth0-webhooks --types f --dry-run"`, `make doctor ARGS=--slack-test`
 .PHONY: redrive doctor
 redrive: setup
-	$(BIN)/python -m auth0_webhooks.redrive $(ARGS)
+	$(BIN)/auth0-webhooks redrive $(ARGS)
 
 doctor: setup
-	$(BIN)/python -m auth0_webhooks.doctor $(ARGS)
+	$(BIN)/auth0-webhooks doctor $(ARGS)
+
+# `sam build` builds the functions and the layer with the Lambda runtime's Python (3.13, from
+# template.yaml): without it on PATH, say what to do instead of SAM's "Binary validation failed".
+# `make build SAM_BUILD_ARGS=--use-container` builds in Docker and needs no local Python 3.13.
+SAM := $(VENV)/tools/aws-sam-cli/bin/sam
+.PHONY: build check-build-python help
+build: check-build-python $(TOOLS)
+	SAM_CLI_TELEMETRY=0 $(SAM) build $(SAM_BUILD_ARGS)
+
+check-build-python:
+	@case " $(SAM_BUILD_ARGS) " in *" --use-container "*) exit 0;; esac; \
+	python3.13 -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 || { \
+	  echo "sam build needs python3.13 on PATH: the functions run on Lambda's python3.13." >&2; \
+	  echo "  Install it (uv python install 3.13, pyenv install 3.13, or your package manager)," >&2; \
+	  echo "  or build in Docker instead: make build SAM_BUILD_ARGS=--use-container" >&2; \
+	  exit 1; }
+
+# every target, one line each (tests/unit/test_release.py checks that none is missing)
+help:
+	@echo "make setup          create .venv and install the pinned development requirements"
+	@echo "make test           lint, lint-template, then every test (unit, integration, doctests)"
+	@echo "make unit           the unit tests and the library's doctests"
+	@echo "make integration    the integration tests (moto server, local tenant and receivers)"
+	@echo "make lint           ruff check, ruff format --check, mypy --strict"
+	@echo "make lint-template  cfn-lint, sam validate --lint and checkov on template.yaml"
+	@echo "make format         fix what ruff can"
+	@echo "make demo           the whole pipeline on this machine, no AWS account or tenant needed"
+	@echo "make bench          throughput, latency, cold start and cost, each beside its baseline"
+	@echo "make doctor         check a configuration's Auth0 credentials, webhook and Slack (ARGS=...)"
+	@echo "make redrive        move dead-lettered logs back to the queue (ARGS=\"--stack <name>\")"
+	@echo "make check-build-python  say what to do when sam build cannot find python3.13"
+	@echo "make build          sam build, after that check (SAM_BUILD_ARGS=--use-container for Docker)"
+	@echo "make lock           resolve requirements-dev.txt afresh into constraints.txt"
+	@echo "make clean          remove .venv, .aws-sam and the tool caches"
+	@echo "make help           this list"

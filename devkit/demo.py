@@ -263,7 +263,7 @@ class Pipeline:
             thread.join(timeout=POLLER_SECONDS + 5)
 
     def poll(self) -> None:
-        from auth0_webhooks.alerts import describe
+        from auth0_webhooks.redaction import describe
 
         started = time.time()
         context = LambdaContext(POLLER_SECONDS, function_name="auth0-webhooks-poller")
@@ -279,7 +279,7 @@ class Pipeline:
 
     def deliver_once(self) -> int:
         """One receive and one deliverer invocation; the number of messages handed over."""
-        from auth0_webhooks.alerts import describe
+        from auth0_webhooks.redaction import describe
 
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             with self.invoke_lock:

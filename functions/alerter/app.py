@@ -7,9 +7,10 @@ fails the invocation, so SNS does not retry junk.
 import os
 from typing import Any
 
-from auth0_webhooks.alarms import NotAnAlarm, parse_alarm, sns_messages
+from auth0_webhooks.alarms import forward_alarms
 from auth0_webhooks.alerts import slack_for
-from auth0_webhooks.settings import Env, SlackSettings
+from auth0_webhooks.env import Env
+from auth0_webhooks.settings import SlackSettings
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,18 +20,5 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "auth0-webhook
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     slack = SlackSettings.from_env(Env())
-    alerts = slack_for(slack.url, slack.send_success)
-    posted = skipped = 0
-    for message in sns_messages(event):
-        try:
-            if message is None:
-                raise NotAnAlarm("the record is not an SNS notification")
-            change = parse_alarm(message)
-        except NotAnAlarm as error:
-            logger.warning("skipped a message that is not an alarm change", extra={"why": str(error)})
-            skipped += 1
-            continue
-        sent = alerts.alarm(change.name, change.state, change.reason, change.link)
-        logger.info("alarm change", extra={"alarm": change.name, "state": change.state, "posted": sent})
-        posted += sent
-    return {"posted": posted, "skipped": skipped}
+    forwarded = forward_alarms(event, slack_for(slack.url, slack.send_success))
+    return {"posted": forwarded.posted, "skipped": forwarded.skipped}

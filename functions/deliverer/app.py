@@ -4,13 +4,13 @@ import os
 from typing import Any
 
 from auth0_webhooks.deliverer import build_deliverer
+from auth0_webhooks.metrics import publish, publish_latencies, stack_metrics
 from auth0_webhooks.settings import DelivererSettings
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "auth0-webhooks-deliverer"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"))
+metrics = stack_metrics()
 
 
 @logger.inject_lambda_context
@@ -19,9 +19,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     deliverer = build_deliverer(DelivererSettings.from_env())
     response = deliverer.process(event, lambda: context.get_remaining_time_in_millis() / 1000)
     stats = deliverer.stats
-    for name, value in stats.metrics().items():
-        metrics.add_metric(name, MetricUnit.Count, value)
-    for seconds in stats.latencies:
-        metrics.add_metric("DeliveryLatency", MetricUnit.Seconds, round(seconds, 3))
+    publish(metrics, stats.metrics())
+    publish_latencies(metrics, stats.latencies)
     logger.info("deliverer batch done", extra={**stats.metrics(), "failures": len(response["batchItemFailures"])})
     return response

@@ -3,14 +3,14 @@
 import os
 from typing import Any
 
+from auth0_webhooks.metrics import publish, stack_metrics
 from auth0_webhooks.poller import run_poller
 from auth0_webhooks.settings import PollerSettings
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "auth0-webhooks-poller"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"))
+metrics = stack_metrics()
 
 
 @logger.inject_lambda_context
@@ -18,7 +18,6 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = PollerSettings.from_env()
     result = run_poller(settings, lambda: context.get_remaining_time_in_millis() / 1000)
-    for name, value in result.metrics().items():
-        metrics.add_metric(name, MetricUnit.Seconds if name == "LagSeconds" else MetricUnit.Count, value)
+    publish(metrics, result.metrics())
     logger.info("poller run ended", extra=result.summary())
     return result.summary()

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from auth0_webhooks.deliverer import DUPLICATE_ID, build_deliverer
-from auth0_webhooks.delivery import MAX_RETRY_DELAY_SECONDS, UNSENDABLE_ID
 from auth0_webhooks.errors import ConfigError
 from auth0_webhooks.queue import batch_messages
 from auth0_webhooks.settings import DelivererSettings
+from auth0_webhooks.webhook import MAX_RETRY_DELAY_SECONDS, UNSENDABLE_ID
 
 from devkit.event_source import lambda_record
 from devkit.lambda_context import LambdaContext

@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from auth0_webhooks.doctor import SLACK_TEST_TEXT, main
+from auth0_webhooks.ops.doctor import SLACK_TEST_TEXT
+from auth0_webhooks.ops.doctor_command import main
 
 from devkit.aws import free_port
 from devkit.logs import LogFactory
@@ -233,7 +234,8 @@ def test_the_command_takes_flags_over_the_environment_and_prints_no_traceback(te
         [
             sys.executable,
             "-m",
-            "auth0_webhooks.doctor",
+            "auth0_webhooks.ops",
+            "doctor",
             "--auth0-domain",
             tenant.url,
             "--webhook-url",

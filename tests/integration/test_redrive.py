@@ -13,8 +13,10 @@ import threading
 
 import boto3
 import pytest
-from auth0_webhooks.queue import CONTENT_DEAD_LETTER, LogQueue, Message, dead_letter_message, dumps, logs_message
-from auth0_webhooks.redrive import NO_REASON, Pacer, RedriveOptions, Redriver
+from auth0_webhooks.dead_letters import CONTENT_DEAD_LETTER, dead_letter_message
+from auth0_webhooks.messages import Message, dumps, logs_message
+from auth0_webhooks.ops.redrive import NO_REASON, Pacer, RedriveOptions, Redriver
+from auth0_webhooks.queue import LogQueue
 
 from devkit.aws import REGION, Stack
 from devkit.event_source import SqsEventSource
@@ -292,7 +294,7 @@ def test_a_replayed_message_is_delivered_with_a_fresh_attempt_count(stack, monke
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "auth0_webhooks.redrive", *args],
+        [sys.executable, "-m", "auth0_webhooks.ops", "redrive", *args],
         check=False,
         capture_output=True,
         text=True,

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
-from auth0_webhooks.settings import DelivererSettings, Env, PollerSettings, SlackSettings
+from auth0_webhooks.env import Env
+from auth0_webhooks.settings import DelivererSettings, PollerSettings, SlackSettings
 
 from devkit.logs import LogFactory
 from devkit.receivers import WebhookReceiver
@@ -84,7 +85,7 @@ def test_the_outputs_are_what_operators_and_make_redrive_use():
     outputs = TEMPLATE_DATA["Outputs"]
     for name in ("QueueUrl", "DeadLetterQueueUrl", "CheckpointTableName", "AlarmTopicArn", "DashboardUrl"):
         assert name in outputs
-    from auth0_webhooks.redrive import STACK_OUTPUTS
+    from auth0_webhooks.ops.aws import STACK_OUTPUTS
 
     assert set(STACK_OUTPUTS) <= set(outputs)
 
@@ -180,8 +181,11 @@ class Recording(Mapping[str, str]):
 
 
 def handler_reads(function: str) -> set[str]:
-    """Names the handler module reads from os.environ itself (Powertools' service and namespace)."""
+    """Names the handler reads from os.environ itself, or through metrics.stack_metrics (Powertools' service,
+    the metrics' namespace and the stack's name)."""
     source = (ROOT / "functions" / function / "app.py").read_text()
+    if "stack_metrics()" in source:
+        source += (ROOT / "layers" / "shared" / "auth0_webhooks" / "metrics.py").read_text()
     return set(re.findall(r"os\.environ(?:\.get\(|\[)\s*[\"']([A-Z0-9_]+)[\"']", source))
 
 
@@ -265,9 +269,13 @@ def test_the_alarms_and_dashboard_watch_metrics_the_functions_emit(template_stac
         produced = emitted(run_handler("poller", poller, "scheduled.json"))
         produced |= emitted(run_handler("deliverer", deliverer, "sqs-batch.json"))
 
-    poller_service = (("service", "auth0-webhooks-poller"),)
-    assert ("Auth0Webhooks", "LagSeconds", poller_service) in produced
-    assert ("Auth0Webhooks", "LogsRead", poller_service) in produced
-    assert ("Auth0Webhooks", "LogsDelivered", (("service", "auth0-webhooks-deliverer"),)) in produced
+    stack = (("stack", template_stack.name),)
+    assert ("Auth0Webhooks", "LagSeconds", stack) in produced
+    assert ("Auth0Webhooks", "LogsRead", stack) in produced
+    assert ("Auth0Webhooks", "LogsDelivered", stack) in produced
+    # each (name, dimensions) is a custom metric billed every month (README: Cost): one dimension, the
+    # stack, and only the few that the alarms and the dashboard use
+    assert {dimensions for _, _, dimensions in produced} == {stack}
+    assert {name for _, name, _ in produced} == {"LogsRead", "LagSeconds", "LogsDelivered", "DeliveryLatency"}
     missing = watched(template_stack) - produced
     assert not missing, f"alarms or dashboard widgets watch metrics nobody emits: {sorted(missing)}"

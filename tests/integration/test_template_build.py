@@ -74,3 +74,32 @@ def test_sam_build_builds_the_layer_and_functions_for_the_runtime(tmp_path):
         function = built["Resources"][f"{name.capitalize()}Function"]["Properties"]
         assert (build / function["CodeUri"] / "app.py").is_file()
         assert not (build / function["CodeUri"] / "auth0_webhooks").exists(), "the library ships in the layer only"
+
+
+@pytest.mark.timeout(300)
+def test_sam_package_uploads_the_application_repository_readme_and_licence(tmp_path, moto):
+    """A dry run of publishing: `sam package` to moto's S3, offline, as `sam publish` would read it."""
+    if not SAM.exists():
+        pytest.skip(f"sam package not tried: no SAM CLI at {SAM.relative_to(ROOT)} (run `make lint-template`)")
+    import boto3
+
+    bucket = f"package-{tmp_path.name.lower().replace('_', '-')}"[:63]
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    packaged = tmp_path / "packaged.yaml"
+    command = [str(SAM), "package", "--template-file", "template.yaml", "--s3-bucket", bucket]
+    command += ["--output-template-file", str(packaged), "--region", "us-east-1"]
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}  # AWS_ENDPOINT_URL: moto's server
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    application = load_template(packaged)["Metadata"]["AWS::ServerlessRepo::Application"]
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for field, source in (("LicenseUrl", "LICENSE"), ("ReadmeUrl", "README.md")):
+        match = re.fullmatch(rf"s3://{bucket}/(\w+)", application[field])
+        assert match, application[field]
+        uploaded = s3.get_object(Bucket=bucket, Key=match.group(1))["Body"].read()
+        assert uploaded == (ROOT / source).read_bytes()
+    assert (
+        application["SemanticVersion"]
+        == load_template()["Metadata"]["AWS::ServerlessRepo::Application"]["SemanticVersion"]
+    )

@@ -1,5 +1,6 @@
-from auth0_webhooks.alerts import AlertOutbox, SlackAlerts, SlackBudget, redact
-from auth0_webhooks.settings import Secret
+from auth0_webhooks.alerts import AlertOutbox, SlackAlerts, SlackBudget
+from auth0_webhooks.env import Secret
+from auth0_webhooks.redaction import redact
 
 from devkit.receivers import payload_fields
 

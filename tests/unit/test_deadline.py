@@ -8,7 +8,7 @@ import pytest
 import requests
 from auth0_webhooks import clients
 from auth0_webhooks.deadline import MAX_ANSWER_BYTES, deadline, decode_text, read_capped
-from auth0_webhooks.delivery import WebhookClient
+from auth0_webhooks.webhook import WebhookClient
 
 from devkit.peers import MisbehavingPeer
 

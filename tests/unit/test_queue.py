@@ -1,6 +1,8 @@
 import json
 
-from auth0_webhooks.queue import MAX_BODY_BYTES, MAX_MESSAGE_BYTES, batch_messages, dead_letter_message
+from auth0_webhooks.dead_letters import dead_letter_message
+from auth0_webhooks.messages import MAX_BODY_BYTES, MAX_MESSAGE_BYTES
+from auth0_webhooks.queue import batch_messages
 
 from devkit.logs import LogFactory
 

@@ -2,8 +2,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from auth0_webhooks.delivery import MAX_RETRY_DELAY_SECONDS, Backoff, Outcome, retry_after
 from auth0_webhooks.signing import WebhookSigner
+from auth0_webhooks.webhook import MAX_RETRY_DELAY_SECONDS, Backoff, Outcome, retry_after
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

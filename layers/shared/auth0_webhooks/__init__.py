@@ -1,15 +1,42 @@
 """auth0-webhooks: Auth0 tenant logs to reliable webhook deliveries.
 
 The package is shipped as a SAM layer; the Lambda handlers under ``functions/`` wire
-settings and clients to it. One module, one idea:
+settings and clients to it. ARCHITECTURE.md follows one log through these modules.
+One module, one idea:
 
-- ``settings``: typed settings read from the environment, checked at start
+Runtime: reading logs (the poller)
+
+- ``poller``: one poller run that ties the reading side together
 - ``auth0_source``: tokens and log pages from the Management API
+- ``log_entry``: a log entry (``LogEntry``) and its id, date and type
 - ``filters``: which logs to keep (type, level, Management API endpoint)
 - ``checkpoint``: the DynamoDB checkpoint, moved only forward and only conditionally
-- ``queue``: size-aware SQS batches and the dead-letter queue
-- ``poller``: one poller run that ties the above together
-- ``alarms``: CloudWatch alarm changes read out of SNS messages (for the alerter)
+- ``messages``: SQS messages of logs: body, attributes, size limits
+- ``queue``: size-aware batches, sent in order to the queue or the dead-letter queue
+- ``dead_letters``: every dead-letter message, its attributes and reason
+
+Runtime: delivering logs (the deliverer)
+
+- ``deliverer``: SQS records → webhook POSTs, retries and partial batch failures
+- ``records``: an SQS record as the deliverer reads it (logs from its body, attempt number)
+- ``webhook``: one POST to the webhook, its outcome, and the retry backoff
+- ``signing``: Standard Webhooks signatures and batch ids
+
+Runtime: alerts, settings and what they share
+
+- ``alerts``: Slack alerts, rate-limited per container, sent off the delivery path
+- ``alarms``: CloudWatch alarm changes read out of SNS messages, forwarded by the alerter
+- ``metrics``: each CloudWatch metric's unit, published by the handlers
+- ``redaction``: what of a secret, URL or error may be shown
+- ``settings``: each function's settings, checked at start
+- ``env``: typed reads of the environment, and secrets (by value or ``NAME_ARN``)
+- ``clients``: AWS clients and the HTTP session, cached per container
+- ``deadline``: a deadline on a whole HTTP exchange, and a cap on how much of an answer is read
+- ``errors``: the library's exceptions
+
+Operator tools (never imported by the handlers)
+
+- ``ops``: ``auth0-webhooks <command>``: ``doctor``, ``redrive`` (see ``ops/__init__.py``)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,4 +1,5 @@
-"""CloudWatch alarm state changes, as they arrive through SNS, read into what Slack should say.
+"""CloudWatch alarm state changes, as they arrive through SNS, read into what Slack should say,
+and :func:`forward_alarms`, the alerter's loop that posts them.
 
 An alarm's SNS message is a JSON object with ``AlarmName``, ``NewStateValue``,
 ``NewStateReason`` and ``AlarmArn`` (whose region and partition give the console link).
@@ -23,8 +24,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(child=True)
 
 STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
 _ALARM_ARN = re.compile(r"^arn:(aws[a-z-]*):cloudwatch:([a-z0-9-]+):\d{12}:alarm:.+$")
@@ -99,3 +104,35 @@ def sns_messages(event: Any) -> Iterator[str | None]:
         sns = record.get("Sns") if isinstance(record, dict) else None
         message = sns.get("Message") if isinstance(sns, dict) else None
         yield message if isinstance(message, str) else None
+
+
+class AlarmPoster(Protocol):
+    """Where alarm changes go (:class:`~auth0_webhooks.alerts.SlackAlerts`); ``True`` if it posted."""
+
+    def alarm(self, name: str, state: str, reason: str, link: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """What one alerter invocation did with the SNS records it got."""
+
+    posted: int = 0
+    skipped: int = 0  # records that are not an alarm state change, each logged at WARNING
+
+
+def forward_alarms(event: dict[str, Any], alerts: AlarmPoster) -> Forwarded:
+    """Post every alarm change in an SNS event; log and skip what is not one, so SNS never retries junk."""
+    posted = skipped = 0
+    for message in sns_messages(event):
+        try:
+            if message is None:
+                raise NotAnAlarm("the record is not an SNS notification")
+            change = parse_alarm(message)
+        except NotAnAlarm as error:
+            logger.warning("skipped a message that is not an alarm change", extra={"why": str(error)})
+            skipped += 1
+            continue
+        sent = alerts.alarm(change.name, change.state, change.reason, change.link)
+        logger.info("alarm change", extra={"alarm": change.name, "state": change.state, "posted": sent})
+        posted += sent
+    return Forwarded(posted, skipped)

@@ -6,31 +6,26 @@ dropped, and each post has a deadline on its whole exchange. The deliverer posts
 per invocation; what it could not send in that time is counted as held back. A token
 bucket per container keeps an outage from producing thousands of messages; what it held
 back is counted in the next message that goes out. Every text goes through :func:`redact`
-with the secrets of the run, and endpoints are shown by host only.
-
->>> redact("sent Bearer abc123 to https://user:pw@hooks.example.com/x?key=1", ["Bearer abc123"])
-'sent **** to https://hooks.example.com/…'
->>> redact("see http://[::1 or https://h:99999/x")
-'see http://(a URL) or https://(a URL)'
+with the secrets of the run (:func:`~auth0_webhooks.redaction.redact`), and endpoints are
+shown by host only.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field
 from functools import cache
-from urllib.parse import urlsplit
 
 import requests
 from aws_lambda_powertools import Logger
 
 from . import clients
 from .deadline import deadline, read_capped
-from .settings import Secret
+from .env import Secret
+from .redaction import host_of, redact
 
 logger = Logger(child=True)
 
@@ -39,7 +34,6 @@ RED, GREEN, AMBER = "#d13f42", "#7cd197", "#f2c744"
 SLACK_TIMEOUT = 5.0  # one post, its whole exchange
 SLACK_SECONDS_PER_INVOCATION = 5.0  # all of an invocation's posts together
 MAX_IDS_SHOWN = 10
-_URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
 @dataclass(frozen=True)
@@ -48,25 +42,6 @@ class SlackBudget:
 
     burst: int = 5
     refill_seconds: float = 60.0
-
-
-def host_of(url: str) -> str:
-    """``https://host/…`` with no credentials, path or query: what an alert may show of a URL."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        port = parts.port
-    except ValueError:  # a broken IPv6 host or port: show none of it
-        return f"{'https' if url.startswith('https') else 'http'}://(a URL)"
-    return f"{parts.scheme}://{host}{f':{port}' if port else ''}/…"
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask known secret values, and cut every URL down to its scheme and host. Never raises."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "****")
-    return _URL.sub(lambda match: host_of(match.group(0)), text)
 
 
 @dataclass
@@ -160,7 +135,7 @@ class SlackAlerts:
             {
                 "Endpoint": host_of(endpoint),
                 "Status": str(status) if status is not None else "no response",
-                "Logs": _ids(log_ids),
+                "Logs": _shown_ids(log_ids),
                 "Outcome": outcome,
                 "Error": error,
             },
@@ -223,7 +198,7 @@ class AlertOutbox:
         return sum(1 for future in done if not future.exception() and future.result())
 
 
-def _ids(log_ids: Sequence[str]) -> str:
+def _shown_ids(log_ids: Sequence[str]) -> str:
     shown = ", ".join(log_ids[:MAX_IDS_SHOWN])
     more = len(log_ids) - MAX_IDS_SHOWN
     return f"{len(log_ids)}: {shown}" + (f" and {more} more" if more > 0 else "")
@@ -233,10 +208,3 @@ def _ids(log_ids: Sequence[str]) -> str:
 def slack_for(url: Secret | None, send_success: bool, secrets: tuple[str, ...] = ()) -> SlackAlerts:
     """The container's notifier for this URL, so its rate limit holds across invocations."""
     return SlackAlerts(url, send_success, secrets)
-
-
-def describe(error: BaseException) -> str:
-    """A one-line description of an error that is safe to show (URLs cut to their host)."""
-    if isinstance(error, requests.RequestException):  # its text holds the full URL
-        return type(error).__name__
-    return redact(f"{type(error).__name__}: {error}"[:500])

@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import requests
@@ -31,40 +30,6 @@ TOKEN_LEEWAY_SECONDS = 60.0  # fetch a new token this long before the old one ex
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 TOKEN_TIMEOUT = 5.0
 RESET_MARGIN_SECONDS = 0.05  # wait this much past x-ratelimit-reset
-
-
-def log_id(entry: Any) -> str | None:
-    """The id of a log entry: ``log_id``, or the legacy ``_id``; ``None`` if it has neither.
-
-    >>> log_id({"log_id": "900123"}), log_id({"_id": "900456"}), log_id({"type": "s"})
-    ('900123', '900456', None)
-    """
-    if not isinstance(entry, dict):
-        return None
-    for key in ("log_id", "_id"):
-        value = entry.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def log_time(entry: Any) -> float | None:
-    """A log's ``date`` as UNIX seconds; ``None`` if it has no readable date.
-
-    >>> log_time({"date": "2025-03-10T14:22:06.981Z"})
-    1741616526.981
-    """
-    return parse_date(entry.get("date") if isinstance(entry, dict) else None)
-
-
-def parse_date(date: Any) -> float | None:
-    """An ISO-8601 date (Auth0's ``…Z`` form included) as UNIX seconds; ``None`` if it is not one."""
-    if not isinstance(date, str):
-        return None
-    try:
-        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -92,7 +57,7 @@ class Page:
 
     logs: list[Any]
     texts: list[str] | None = None  # each entry's exact JSON text, when the reply was a bare array
-    requests: int = 0
+    request_count: int = 0  # GET requests made for it, retries included
     rate_limit_waits: int = 0
     waited_seconds: float = 0.0
     retries: int = 0
@@ -174,7 +139,7 @@ class Auth0LogSource:
         for delay in (*RETRY_DELAYS, None):
             self._wait_for_tokens(page, time_left)
             headers = {"Authorization": f"Bearer {self.token(time_left)}", "Accept": "application/json"}
-            page.requests += 1
+            page.request_count += 1
             try:
                 reply = self.session.get(
                     f"{self.settings.base_url}/api/v2/logs",
@@ -211,7 +176,7 @@ class Auth0LogSource:
                 break
             page.retries += 1
             self._sleep(pause)
-        raise Auth0Error(f"GET /api/v2/logs failed after {page.requests} attempts; last: {problem}")
+        raise Auth0Error(f"GET /api/v2/logs failed after {page.request_count} attempts; last: {problem}")
 
     def _wait_for_tokens(self, page: Page, time_left: TimeLeft) -> None:
         """Wait for the rate-limit bucket to refill when the last reply said it was empty."""

@@ -44,14 +44,17 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import clients
-from .alerts import SLACK_SECONDS_PER_INVOCATION, AlertOutbox, SlackAlerts, redact, slack_for
-from .auth0_source import log_id, log_time
-from .delivery import Backoff, Outcome, WebhookClient
+from .alerts import SLACK_SECONDS_PER_INVOCATION, AlertOutbox, SlackAlerts, slack_for
+from .dead_letters import ATTEMPTS, dead_letter_body, dead_letter_message, why
 from .errors import ConfigError, QueueError
-from .queue import CONTENT_DEAD_LETTER, LogQueue, Message, dead_letter_message, logs_message
-from .records import encode, parse
+from .log_entry import log_id, log_ids, log_time
+from .messages import Message, logs_message
+from .queue import LogQueue
+from .records import attempt_of, encode, parse
+from .redaction import redact
 from .settings import DelivererSettings
 from .signing import WebhookSigner, batch_id
+from .webhook import Backoff, Outcome, WebhookClient
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -60,7 +63,6 @@ logger = Logger(child=True)
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds cap, for logs queued again in single mode
 DEFAULT_BACKOFF = Backoff()
-ATTEMPTS_ATTRIBUTE = "attempts"  # attempts made before this message was (re)queued
 RESERVE_SECONDS = 2.0  # kept at the end of an invocation for the SQS calls after the last POST
 SLACK_FLUSH_RESERVE_SECONDS = 0.5  # the invocation returns at least this long before its deadline
 DUPLICATE_ID = "another log in this message has the same log_id and different content"
@@ -155,7 +157,7 @@ class Deliverer:
                 raise RetryLater(f"{reason}; and could not be dead-lettered ({type(dead).__name__})") from None
 
     async def _handle(self, record: SQSRecord) -> None:
-        attempt = _attempt(record)
+        attempt = attempt_of(record)
         parsed = parse(record.body)
         if parsed is None:
             await self._dead_letter_raw(record, "malformed message: not a JSON array of log entries")
@@ -179,7 +181,8 @@ class Deliverer:
             await self._retry(record, attempt, transient, whole)
 
     def _alert(self, entries: list[dict[str, Any]], status: int | None, error: str, outcome: str) -> None:
-        self.outbox.send(partial(self.alerts.delivery_failed, _ids(entries), self.webhook.url, status, error, outcome))
+        ids = log_ids(entries)
+        self.outbox.send(partial(self.alerts.delivery_failed, ids, self.webhook.url, status, error, outcome))
 
     async def _send(self, webhook_id: str, body: bytes) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -195,19 +198,19 @@ class Deliverer:
         """POST the batch (or each log); each log paired with the outcome of the request that carried it."""
         if self.send_as_batch:
             payload = (body if body is not None else encode(logs)).encode()
-            outcome = await self._send(batch_id(_ids(logs)), payload)
+            outcome = await self._send(batch_id(log_ids(logs)), payload)
             return [(entry, outcome) for entry in logs]
         bodies: dict[str, str] = {}
         conflicting: set[str] = set()
         for entry in logs:  # one POST per log_id: a webhook-id never stands for two bodies
             text = encode(entry)
-            if bodies.setdefault(_id(entry), text) != text:
-                conflicting.add(_id(entry))
+            if bodies.setdefault(_id_of(entry), text) != text:
+                conflicting.add(_id_of(entry))
         sent = [entry_id for entry_id in bodies if entry_id not in conflicting]
         results = await asyncio.gather(*(self._send(entry_id, bodies[entry_id].encode()) for entry_id in sent))
         by_id = dict(zip(sent, results, strict=True))
         refused = Outcome(False, False, None, DUPLICATE_ID, sent=False)
-        return [(entry, by_id.get(_id(entry), refused)) for entry in logs]
+        return [(entry, by_id.get(_id_of(entry), refused)) for entry in logs]
 
     async def _retry(
         self, record: SQSRecord, attempt: int, failures: list[tuple[dict[str, Any], Outcome]], whole: bool
@@ -217,7 +220,7 @@ class Deliverer:
         if not any(outcome.sent for _, outcome in failures):  # no time to try: not an attempt
             if whole:
                 raise RetryLater(last.error)
-            await asyncio.to_thread(self.queue.send, [_message(entries, {ATTEMPTS_ATTRIBUTE: str(attempt - 1)})])
+            await asyncio.to_thread(self.queue.send, [_message(entries, {ATTEMPTS: str(attempt - 1)})])
             return
         if attempt >= self.max_receive_count:
             reason = f"gave up after {attempt} attempts: {last.error}"
@@ -234,7 +237,7 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(self._hide, record, delay)
             raise RetryLater(f"attempt {attempt} failed: {last.error}; next in about {delay}s")
-        again = _message(entries, {ATTEMPTS_ATTRIBUTE: str(attempt)}, delay=min(delay, MAX_DELAY_SECONDS))
+        again = _message(entries, {ATTEMPTS: str(attempt)}, delay=min(delay, MAX_DELAY_SECONDS))
         await asyncio.to_thread(self.queue.send, [again])
 
     def _hide(self, record: SQSRecord, seconds: int) -> None:
@@ -247,25 +250,19 @@ class Deliverer:
 
     async def _dead_letter(self, entries: list[dict[str, Any]], reason: str, status: int | None, attempt: int) -> None:
         reason = self._safe(reason)
-        extra = {"content": CONTENT_DEAD_LETTER, "reason": reason[:1000], ATTEMPTS_ATTRIBUTE: str(attempt)}
-        if status is not None:
-            extra["status"] = str(status)
+        extra = why(reason, status, attempt)
         await asyncio.to_thread(self.queue.send, [_message(entries, extra, dead_letter=True)])
         self.stats.dead_lettered += len(entries)
         logger.warning("logs dead-lettered", extra={"log_count": len(entries), "status": status, "reason": reason})
 
     async def _dead_letter_entry(self, entry: Any, reason: str, attempt: int) -> None:
-        message = dead_letter_message(entry, reason, {ATTEMPTS_ATTRIBUTE: str(attempt)})
+        message = dead_letter_message(entry, reason, attempt)
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
         logger.warning("log dead-lettered", extra={"log_count": 1, "reason": reason})
 
     async def _dead_letter_raw(self, record: SQSRecord, reason: str) -> None:
-        message = Message(
-            body=record.body or "(empty)",
-            attributes={"content": CONTENT_DEAD_LETTER, "reason": reason, "source_message_id": record.message_id},
-            dead_letter=True,
-        )
+        message = dead_letter_body(record.body, reason, record.message_id)
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
         logger.warning("message dead-lettered", extra={"message_id": record.message_id, "reason": reason})
@@ -288,23 +285,13 @@ class Deliverer:
         self.stats.failed += failed
         if delivered:
             times = [t for t in map(log_time, delivered) if t is not None]
-            self._delivered(len(set(_ids(delivered))), max(_ids(delivered)), min(times) if times else None)
+            self._delivered(len(set(log_ids(delivered))), max(log_ids(delivered)), min(times) if times else None)
 
     def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:
         self.stats.delivered += count
         self.stats.last_log_id = max(last_log_id, self.stats.last_log_id or "")
         if oldest is not None:
             self.stats.latencies.append(max(0.0, time.time() - oldest))
-
-
-def _attempt(record: SQSRecord) -> int:
-    """This attempt's number: SQS's receive count plus attempts made before a requeue."""
-    received = int(record.attributes.approximate_receive_count or 1)
-    earlier = (record.raw_event.get("messageAttributes") or {}).get(ATTEMPTS_ATTRIBUTE) or {}
-    try:
-        return received + int(earlier.get("stringValue") or 0)
-    except ValueError:
-        return received
 
 
 def _message(
@@ -322,12 +309,8 @@ def _by_failure(failures: list[tuple[dict[str, Any], Outcome]]) -> dict[tuple[in
     return groups
 
 
-def _id(entry: dict[str, Any]) -> str:
+def _id_of(entry: dict[str, Any]) -> str:
     return log_id(entry) or ""
-
-
-def _ids(entries: Sequence[Any]) -> list[str]:
-    return [entry_id for entry_id in map(log_id, entries) if entry_id]
 
 
 @cache

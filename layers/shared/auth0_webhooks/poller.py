@@ -18,12 +18,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from . import clients
-from .alerts import describe, slack_for
-from .auth0_source import Auth0LogSource, Page, log_id, log_time
+from .alerts import slack_for
+from .auth0_source import Auth0LogSource, Page
 from .checkpoint import CheckpointStore
+from .dead_letters import dead_letter_message
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
-from .queue import LogQueue, Message, batch_messages, dead_letter_message
+from .log_entry import log_id, log_time
+from .messages import Message
+from .queue import LogQueue, batch_messages
+from .redaction import describe
 from .settings import Auth0Settings, PollerSettings
 
 logger = Logger(child=True)
@@ -57,7 +61,7 @@ class RunResult:
     lag_seconds: float = 0.0
 
     def add_page(self, page: Page) -> None:
-        self.auth0_requests += page.requests
+        self.auth0_requests += page.request_count
         self.auth0_retries += page.retries
         self.rate_limit_waits += page.rate_limit_waits
         self.rate_limit_wait_seconds += page.waited_seconds

@@ -1,7 +1,7 @@
-"""Size-aware SQS batches of logs, and the dead-letter queue.
+"""Size-aware SQS batches of logs, sent in order to the queue or the dead-letter queue.
 
-A message body is a JSON array of log entries, kept under the SQS limit (1 MiB for body
-and attributes together). A log that cannot fit in a message on its own, and an entry
+A message body is a JSON array of log entries (:mod:`.messages`), kept under the SQS limit
+(1 MiB for body and attributes together). A log that cannot fit in a message on its own, and an entry
 that is not a log at all, go to the dead-letter queue with a ``reason`` attribute: they
 are never dropped. Messages are sent in order; :class:`QueueError` says how many were
 accepted before the first one SQS would not take, so the checkpoint can stop there.
@@ -15,113 +15,22 @@ accepted before the first one SQS would not take, so the checkpoint can stop the
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .auth0_source import log_id
+from .dead_letters import dead_letter_message
 from .errors import QueueError
-from .signing import batch_id
+from .messages import MAX_BODY_BYTES, MAX_MESSAGE_BYTES, Message, dumps, logs_message
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-MAX_MESSAGE_BYTES = 1_048_576  # SQS: body and attributes of one message, and of one SendMessageBatch
-ATTRIBUTE_BYTES = 2_048  # room kept for the attributes below (log_types is cut to fit)
-MAX_BODY_BYTES = MAX_MESSAGE_BYTES - ATTRIBUTE_BYTES
 MAX_ENTRIES_PER_REQUEST = 10
-MAX_TYPES_CHARS = 512
 SEND_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds before each retry of what SQS did not accept
-NUMBER_ATTRIBUTES = frozenset({"log_count", "attempts", "status"})
-CONTENT_LOGS = "auth0-logs"
-CONTENT_DEAD_LETTER = "dead-letter"
-
-
-# one encoder for every call: json.dumps with options builds a new JSONEncoder each time,
-# which doubles the cost of encoding a 1.5 KB log (the poller encodes every log it queues)
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, UTF-8 kept as is.
-
-    >>> dumps({"type": "s", "description": "Connexion réussie", "n": [1, 2]})
-    '{"type":"s","description":"Connexion réussie","n":[1,2]}'
-    """
-    return _ENCODER.encode(value)
-
-
-@dataclass(frozen=True)
-class Message:
-    """One SQS message: a batch of logs for the main queue, or one item for the dead-letter queue."""
-
-    body: str
-    attributes: Mapping[str, str]
-    log_ids: tuple[str, ...] = ()
-    dead_letter: bool = False
-    delay_seconds: int = 0  # hide it this long after sending (SQS allows up to 900)
-
-    @property
-    def last_id(self) -> str | None:
-        return self.log_ids[-1] if self.log_ids else None
-
-    @property
-    def size(self) -> int:
-        return len(self.body.encode()) + sum(len(k) + len(v.encode()) + 6 for k, v in self.attributes.items())
-
-    def sqs_attributes(self) -> dict[str, Any]:
-        return {
-            name: {"DataType": "Number" if name in NUMBER_ATTRIBUTES else "String", "StringValue": value}
-            for name, value in self.attributes.items()
-        }
-
-
-def logs_message(encoded: Sequence[str], logs: Sequence[Mapping[str, Any]]) -> Message:
-    """A message for these logs (``encoded`` is each one's JSON), with attributes that describe it.
-
-    ``webhook_id`` is the id the deliverer sends a batch under, derived from its log ids; with
-    ``log_count`` and ``oldest_log_date`` it lets the deliverer POST the body without parsing it.
-    """
-    ids = tuple(log_id(entry) or "" for entry in logs)
-    types = ",".join(sorted({str(entry.get("type", "")) for entry in logs}))
-    dates = [date for date in (entry.get("date") for entry in logs) if isinstance(date, str)]
-    attributes = {
-        "content": CONTENT_LOGS,
-        "log_count": str(len(ids)),
-        "first_log_id": ids[0],
-        "last_log_id": ids[-1],
-        "log_types": types[:MAX_TYPES_CHARS],
-        "webhook_id": batch_id(ids),
-    }
-    if dates:
-        attributes["oldest_log_date"] = min(dates)
-    return Message(body="[" + ",".join(encoded) + "]", attributes=attributes, log_ids=ids)
-
-
-def dead_letter_message(entry: Any, reason: str, extra: Mapping[str, str] | None = None) -> Message:
-    """An entry for the dead-letter queue; if the entry is too large, a stub naming it instead."""
-    body = dumps(entry)
-    entry_id = log_id(entry)
-    if len(body.encode()) > MAX_BODY_BYTES:
-        fields = entry if isinstance(entry, dict) else {}
-        body = dumps(
-            {
-                "log_id": entry_id,
-                "type": fields.get("type"),
-                "date": fields.get("date"),
-                "size_bytes": len(body.encode()),
-                "error": "log too large for an SQS message; read it whole with GET /api/v2/logs/{id}",
-            }
-        )
-    attributes = {"content": CONTENT_DEAD_LETTER, "reason": reason[:1000], **(extra or {})}
-    if entry_id:
-        attributes["log_id"] = entry_id
-    return Message(body=body, attributes=attributes, log_ids=(entry_id,) if entry_id else (), dead_letter=True)
 
 
 def batch_messages(

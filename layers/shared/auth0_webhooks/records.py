@@ -1,5 +1,11 @@
-"""What a queue message holds: its logs parsed from the body (never from its attributes), and
-each log's JSON for a request or a message.
+"""An SQS record as the deliverer reads it: its logs (from its body, never from its attributes),
+its attempt number, and each log's JSON for a request or a message.
+
+>>> parsed = parse('[{"log_id": "900a", "type": "s"}, {"type": "f"}]')
+>>> parsed.logs, parsed.malformed
+([{'log_id': '900a', 'type': 's'}], [{'type': 'f'}])
+>>> parse("not json") is None, parse('"a string"') is None
+(True, True)
 """
 
 from __future__ import annotations
@@ -8,8 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .auth0_source import log_id
-from .queue import dumps
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from .dead_letters import ATTEMPTS
+from .log_entry import log_id
+from .messages import dumps
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,16 @@ def parse(body: str) -> Parsed | None:
     for entry in value:
         (parsed.logs if log_id(entry) is not None else parsed.malformed).append(entry)
     return parsed
+
+
+def attempt_of(record: SQSRecord) -> int:
+    """This attempt's number: SQS's receive count plus attempts made before a requeue."""
+    received = int(record.attributes.approximate_receive_count or 1)
+    earlier = (record.raw_event.get("messageAttributes") or {}).get(ATTEMPTS) or {}
+    try:
+        return received + int(earlier.get("stringValue") or 0)
+    except ValueError:
+        return received
 
 
 def encode(value: Any) -> str:

@@ -1,153 +1,22 @@
 """Settings read from the environment once per invocation and checked at start.
 
-Every wrong value raises :class:`ConfigError` naming the setting and what it accepts.
-A secret setting ``NAME`` may instead be given as ``NAME_ARN``: the ARN or name of a
-Secrets Manager secret, or an SSM SecureString parameter (``arn:aws:ssm:…`` or a name
-starting with ``/``). Secret values are wrapped in :class:`Secret` so that they never
-show up in a log line, a repr or an error.
-
->>> env = Env({"BATCH_SIZE": "50", "LOG_TYPES": "s, f"})
->>> env.integer("BATCH_SIZE", default=100, low=1, high=100)
-50
->>> env.words("LOG_TYPES", pattern=r"[a-z0-9_]+", what="log type codes")
-('s', 'f')
->>> Env({"BATCH_SIZE": "500"}).integer("BATCH_SIZE", default=100, low=1, high=100)
-Traceback (most recent call last):
-...
-auth0_webhooks.errors.ConfigError: BATCH_SIZE must be a whole number from 1 to 100; got '500'
+Each function's settings, read with :class:`~auth0_webhooks.env.Env` (typed reads, secrets
+by value or by ``NAME_ARN``). Every wrong value raises :class:`ConfigError` naming the
+setting and what it accepts.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .env import Env, Secret
 from .errors import ConfigError
 
-SECRET_MAX_AGE_SECONDS = 300  # a rotated secret is picked up within five minutes
 _DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 _LOG_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
-
-
-class Secret:
-    """A secret value that does not print itself.
-
-    >>> s = Secret("hunter2")
-    >>> s, f"{s}", s.reveal()
-    (Secret('****'), '****', 'hunter2')
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('****')"
-
-    def __str__(self) -> str:
-        return "****"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-class Env:
-    """Typed reads of a mapping of environment variables; every error names the variable."""
-
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = os.environ if environ is None else environ
-
-    def text(self, name: str, default: str | None = None) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or default
-
-    def required(self, name: str, what: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise ConfigError(name, f"set to {what}", got="")
-        return value
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        return int(self._ranged(name, default, low, high, int, f"a whole number from {low} to {high}"))
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        return self._ranged(name, default, low, high, float, f"a number of seconds from {low:g} to {high:g}")
-
-    def _ranged(
-        self, name: str, default: float, low: float, high: float, parse: Callable[[str], float], allowed: str
-    ) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = parse(raw)
-        except ValueError:
-            raise ConfigError(name, allowed, got=raw) from None
-        if not low <= value <= high:
-            raise ConfigError(name, allowed, got=raw)
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        if raw.lower() in _TRUE:
-            return True
-        if raw.lower() in _FALSE:
-            return False
-        raise ConfigError(name, "true or false", got=raw)
-
-    def words(self, name: str, pattern: str, what: str) -> tuple[str, ...]:
-        """A comma-separated list; blanks around items are ignored, empty means none."""
-        raw = self.text(name) or ""
-        items = tuple(item.strip() for item in raw.split(",") if item.strip())
-        bad = [item for item in items if not re.fullmatch(pattern, item)]
-        if bad:
-            raise ConfigError(name, f"a comma-separated list of {what}", got=bad[0])
-        return items
-
-    def secret(self, name: str, required: bool = True) -> Secret | None:
-        """``NAME`` itself, or the value of the secret or parameter named by ``NAME_ARN``."""
-        direct, reference = self.text(name), self.text(f"{name}_ARN")
-        if direct is not None and reference is not None:
-            raise ConfigError(name, f"set either as {name} or as {name}_ARN, not both")
-        if reference is not None:
-            return Secret(_fetch_secret(f"{name}_ARN", reference))
-        if direct is not None:
-            return Secret(direct)
-        if required:
-            raise ConfigError(name, f"set, or {name}_ARN set to a Secrets Manager secret or SSM parameter", got="")
-        return None
-
-
-def _fetch_secret(setting: str, reference: str) -> str:
-    """Read a secret once per container (Powertools caches it for SECRET_MAX_AGE_SECONDS)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    is_ssm = reference.startswith(("/", "arn:aws:ssm:"))
-    try:
-        if is_ssm:
-            name = reference.split(":parameter", 1)[1] if reference.startswith("arn:") else reference
-            value = parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
-        else:
-            value = parameters.get_secret(reference, max_age=SECRET_MAX_AGE_SECONDS)
-    except Exception as error:  # the message of a failed fetch holds no secret value, only its name
-        kind = "an SSM parameter" if is_ssm else "a Secrets Manager secret"
-        raise ConfigError(setting, f"{kind} this function can read ({type(error).__name__})", got=reference) from None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(setting, "a secret holding a non-empty string", got=reference)
-    return value.strip()
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 It reads the settings the functions read (environment variables; a secret may be given as
 ``NAME_ARN``), and checks only the parts that are set, so a half-written configuration can be
-checked too. Flags override the settings that are not secret; secrets come only from the
-environment, because a command line ends up in shell history and in ``ps``. One line per
-check, ✓ or ✗ with what to do about it; the exit code is 0 when every check passed, 1
-otherwise. No line ever holds a secret: secret values are masked and URLs cut to their host.
+checked too. Its command, ``auth0-webhooks doctor`` (:mod:`.doctor_command`), lets flags
+override the settings that are not secret; secrets come only from the environment, because
+a command line ends up in shell history and in ``ps``. One line per check, ✓ or ✗ with what
+to do about it; the exit code is 0 when every check passed, 1 otherwise. No line ever holds
+a secret: secret values are masked and URLs cut to their host.
 
 - **Auth0**: a token by the client-credentials grant, then one read of a single log
   (``GET /api/v2/logs``, search mode, ``per_page=1``), the poller's first request.
@@ -26,24 +27,22 @@ True
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TextIO
 
 import requests
 
-from .alerts import SLACK_TIMEOUT, USERNAME, host_of, redact
-from .auth0_source import Auth0LogSource
-from .delivery import Outcome, WebhookClient
-from .errors import Auth0Error, ConfigError, RateLimited
-from .settings import Auth0Settings, DelivererSettings, Env, Secret, SlackSettings
-from .signing import WebhookSigner
+from ..alerts import SLACK_TIMEOUT, USERNAME
+from ..auth0_source import Auth0LogSource
+from ..env import Env, Secret
+from ..errors import Auth0Error, ConfigError, RateLimited
+from ..redaction import host_of, redact
+from ..settings import Auth0Settings, DelivererSettings, SlackSettings
+from ..signing import WebhookSigner
+from ..webhook import Outcome, WebhookClient
 
 AUTH0_SECONDS = 20.0  # the Auth0 check's budget, retries included
 SLACK_TEST_TEXT = "auth0-webhooks doctor: test message"
@@ -263,46 +262,3 @@ def secrets_in(environ: Mapping[str, str]) -> list[str]:
     """Every secret value the configuration holds, to mask in what is printed."""
     names = ("AUTH0_CLIENT_SECRET", "WEBHOOK_AUTHORIZATION", "WEBHOOK_SECRET", "SLACK_INCOMING_WEBHOOK_URL")
     return [environ[name].strip() for name in names if environ.get(name, "").strip()]
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m auth0_webhooks.doctor",
-        description="Check the Auth0 credentials, the webhook and the Slack URL of a configuration "
-        "(environment variables as the functions read them; secrets only from the environment).",
-    )
-    parser.add_argument("--auth0-domain", help="overrides AUTH0_DOMAIN")
-    parser.add_argument("--auth0-client-id", help="overrides AUTH0_CLIENT_ID")
-    parser.add_argument("--webhook-url", help="overrides WEBHOOK_URL")
-    parser.add_argument("--allow-insecure-webhook", action="store_true", help="accept an http:// webhook URL")
-    parser.add_argument("--slack-test", action="store_true", help="post a short test message to Slack")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
-    args = _parser().parse_args(argv)
-    values = dict(os.environ if environ is None else environ)
-    overrides = {
-        "AUTH0_DOMAIN": args.auth0_domain,
-        "AUTH0_CLIENT_ID": args.auth0_client_id,
-        "WEBHOOK_URL": args.webhook_url,
-        "ALLOW_INSECURE_WEBHOOK": "true" if args.allow_insecure_webhook else None,
-    }
-    values.update({name: value for name, value in overrides.items() if value})
-    checks = run_checks(values, args.slack_test)
-    if not checks:
-        checks = [
-            Check(
-                "Nothing to check",
-                False,
-                "set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, WEBHOOK_URL, or SLACK_INCOMING_WEBHOOK_URL",
-            )
-        ]
-    secrets = secrets_in(values)
-    for check in checks:
-        print(redact(check.line(), secrets), file=out or sys.stdout)
-    return 0 if all(check.ok for check in checks) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

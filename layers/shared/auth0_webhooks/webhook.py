@@ -24,9 +24,9 @@ import requests
 import urllib3
 
 from . import __version__
-from .alerts import host_of
 from .deadline import deadline, read_capped
 from .errors import ConfigError
+from .redaction import host_of
 from .signing import WebhookSigner
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})

@@ -4,7 +4,8 @@ Each dead-letter message is received (which hides it from other runs for the vis
 timeout), sent to the main queue as a fresh message, and deleted from the dead-letter queue
 only after SQS accepted that send. A crash in between leaves it in both queues: its logs may
 be delivered twice (at least once), never lost. ``StartMessageMoveTask`` is not used: it
-cannot choose messages, and moto lacks it.
+cannot choose messages, and moto lacks it. Its command is ``auth0-webhooks redrive``
+(:mod:`.redrive_command`), with the options below.
 
 - **What can move**: a JSON array of log entries that all have a ``log_id``, the main queue's
   format. Anything else stays where it is and is reported: a body that is not JSON or not an
@@ -29,23 +30,20 @@ cannot choose messages, and moto lacks it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
-import re
-import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from .alerts import redact
-from .auth0_source import log_id
-from .errors import Auth0WebhooksError
-from .queue import Message, dumps, logs_message
+from ..dead_letters import REASON, remainder_message, replay_message
+from ..log_entry import log_id, log_ids
+from ..messages import Message
+from ..redaction import redact
+from .aws import OperatorError, plain_error
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -54,11 +52,9 @@ DEFAULT_RATE = 5.0  # messages per second: up to 500 logs a second at the poller
 MAX_VISIBILITY_SECONDS = 43_200  # SQS: 12 hours
 MIN_VISIBILITY_SECONDS = 60
 NO_REASON = "no reason attribute (moved by the queue's redrive policy)"
-STACK_OUTPUTS = ("QueueUrl", "DeadLetterQueueUrl")
-_REGION_IN_URL = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 
-class RedriveError(Auth0WebhooksError):
+class RedriveError(OperatorError):
     """Something an operator can fix, said in plain words."""
 
 
@@ -159,24 +155,6 @@ def split(
     return [e for e in logs if e.get("type") in log_types], [e for e in logs if e.get("type") not in log_types]
 
 
-def replay_message(logs: Sequence[dict[str, Any]], attributes: Mapping[str, str], source_id: str) -> Message:
-    """A fresh main-queue message for these logs, remembering why they were dead-lettered."""
-    message = logs_message([dumps(e) for e in logs], logs)
-    extra = {"redriven_from": source_id}
-    if "reason" in attributes:
-        extra["previous_reason"] = attributes["reason"][:1000]
-    if "status" in attributes:
-        extra["previous_status"] = attributes["status"]
-    return replace(message, attributes={**message.attributes, **extra})
-
-
-def remainder_message(logs: Sequence[dict[str, Any]], attributes: Mapping[str, str]) -> Message:
-    """The logs that stay, back in the dead-letter queue with the original message's attributes."""
-    fresh = logs_message([dumps(e) for e in logs], logs)
-    counts = {k: v for k, v in fresh.attributes.items() if k != "content"}
-    return replace(fresh, attributes={**attributes, **counts}, dead_letter=True)
-
-
 @dataclass
 class Pacer:
     """At most ``rate`` events a second, evenly spaced and never in bursts.
@@ -272,7 +250,7 @@ class Redriver:
             for name, value in message.get("MessageAttributes", {}).items()
             if "StringValue" in value
         }
-        reason = attributes.get("reason", NO_REASON)
+        reason = attributes.get(REASON, NO_REASON)
         logs = replayable(message["Body"])
         if isinstance(logs, str):
             report.skipped.append(Skipped(message_id, logs, reason))
@@ -286,7 +264,7 @@ class Redriver:
             self._send(replay_message(moving, attributes, message_id), message_id)
             if staying:
                 seen.add(self._send(remainder_message(staying, attributes), message_id))
-        report.moved.append(Moved(message_id, _ids(moving), reason, _ids(staying)))
+        report.moved.append(Moved(message_id, tuple(log_ids(moving)), reason, tuple(log_ids(staying))))
         if not self.options.dry_run:
             self.sqs.delete_message(QueueUrl=self.options.dead_letter_queue_url, ReceiptHandle=held.pop(message_id))
 
@@ -316,124 +294,3 @@ class Redriver:
                 )
             except (ClientError, BotoCoreError):
                 return  # they come back by themselves when the visibility timeout ends
-
-
-def _ids(logs: Iterable[dict[str, Any]]) -> tuple[str, ...]:
-    return tuple(log_id(e) or "" for e in logs)
-
-
-# -- the command ---------------------------------------------------------------------
-
-
-def plain_error(error: Exception) -> str:
-    """What went wrong with AWS, in words an operator can act on (no traceback, no secret)."""
-    if isinstance(error, NoCredentialsError):
-        return "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-    if isinstance(error, NoRegionError):
-        return "no AWS region: set AWS_REGION or pass --region"
-    if isinstance(error, ClientError):
-        info = error.response.get("Error", {})
-        code, message = str(info.get("Code", "")), str(info.get("Message", ""))
-        action = f"{error.operation_name}"
-        if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
-            return f"the queue does not exist (check the URL and the region); {action} failed"
-        if code.startswith("AccessDenied") or code in ("UnauthorizedOperation", "AuthorizationError"):
-            return f"no permission: this AWS identity may not call {action} here ({redact(message)})"
-        if code in ("InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "SignatureDoesNotMatch"):
-            return f"the AWS credentials were refused ({code}): are they expired or for another account?"
-        return f"{action} failed: {code}: {redact(message)}"
-    return redact(str(error)) or type(error).__name__
-
-
-def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
-    """The queue URLs from a deployed stack's outputs ``QueueUrl`` and ``DeadLetterQueueUrl``."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
-            raise RedriveError(f"there is no stack named {stack} in this account and region") from None
-        raise
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    missing = [name for name in STACK_OUTPUTS if name not in outputs]
-    if missing:
-        raise RedriveError(f"stack {stack} has no output {missing[0]}: is it an auth0-webhooks stack?")
-    return outputs["QueueUrl"], outputs["DeadLetterQueueUrl"]
-
-
-def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
-        return value
-
-    return parse
-
-
-def _types(text: str) -> frozenset[str]:
-    types = frozenset(t.strip() for t in text.split(",") if t.strip())
-    if not types or any(not re.fullmatch(r"[a-z0-9_]+", t) for t in types):
-        raise argparse.ArgumentTypeError(f"must be comma-separated log type codes such as s,f; got {text!r}")
-    return types
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m auth0_webhooks.redrive",
-        description="Move dead-lettered logs back to the main queue, paced, and report what moved.",
-    )
-    parser.add_argument("--stack", help="a deployed stack's name: the queue URLs come from its outputs")
-    parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
-    parser.add_argument(
-        "--dead-letter-queue-url",
-        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
-        help="default: $DEAD_LETTER_QUEUE_URL",
-    )
-    parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
-    parser.add_argument("--max-messages", type=_positive(int), help="move at most this many messages")
-    parser.add_argument("--rate", type=_positive(float), default=DEFAULT_RATE, help="messages per second (5)")
-    parser.add_argument("--dry-run", action="store_true", help="report what would move, move nothing")
-    parser.add_argument("--region", help="AWS region (default: from the queue URL or the AWS configuration)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    import boto3
-
-    from .clients import AWS_CONFIG
-
-    args = _parser().parse_args(argv)
-    try:
-        if args.stack:
-            cloudformation = boto3.client("cloudformation", region_name=args.region, config=AWS_CONFIG)
-            queue_url, dead_letter_queue_url = stack_queues(cloudformation, args.stack)
-        elif args.queue_url and args.dead_letter_queue_url:
-            queue_url, dead_letter_queue_url = args.queue_url, args.dead_letter_queue_url
-        else:
-            _parser().error("give --stack, or --queue-url and --dead-letter-queue-url")
-        match = _REGION_IN_URL.match(dead_letter_queue_url)
-        region = args.region or (match.group(1) if match else None)
-        sqs = boto3.client("sqs", region_name=region, config=AWS_CONFIG)
-        options = RedriveOptions(
-            queue_url, dead_letter_queue_url, args.types, args.max_messages, args.rate, args.dry_run
-        )
-        report = Redriver(sqs, options).run()
-    except RedriveError as error:
-        print(f"redrive: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"redrive: {plain_error(error)}", file=sys.stderr)
-        return 1
-    if report.moved or report.skipped or report.not_matching or not report.error:
-        print(report.summary())
-    if report.error:
-        print(f"redrive: stopped: {report.error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,83 @@
+"""SQS messages of logs: the body (a JSON array of log entries), its attributes and its size.
+
+The poller makes them, the deliverer requeues them, the redrive tool rebuilds them; the
+dead-letter queue's messages are built in :mod:`.dead_letters` on top of these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .log_entry import log_id, log_type
+from .signing import batch_id
+
+MAX_MESSAGE_BYTES = 1_048_576  # SQS: body and attributes of one message, and of one SendMessageBatch
+ATTRIBUTE_BYTES = 2_048  # room kept for the attributes below (log_types is cut to fit)
+MAX_BODY_BYTES = MAX_MESSAGE_BYTES - ATTRIBUTE_BYTES
+MAX_TYPES_CHARS = 512
+NUMBER_ATTRIBUTES = frozenset({"log_count", "attempts", "status"})
+CONTENT_LOGS = "auth0-logs"
+
+
+# one encoder for every call: json.dumps with options builds a new JSONEncoder each time,
+# which doubles the cost of encoding a 1.5 KB log (the poller encodes every log it queues)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 kept as is.
+
+    >>> dumps({"type": "s", "description": "Connexion réussie", "n": [1, 2]})
+    '{"type":"s","description":"Connexion réussie","n":[1,2]}'
+    """
+    return _ENCODER.encode(value)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One SQS message: a batch of logs for the main queue, or one item for the dead-letter queue."""
+
+    body: str
+    attributes: Mapping[str, str]
+    log_ids: tuple[str, ...] = ()
+    dead_letter: bool = False
+    delay_seconds: int = 0  # hide it this long after sending (SQS allows up to 900)
+
+    @property
+    def last_id(self) -> str | None:
+        return self.log_ids[-1] if self.log_ids else None
+
+    @property
+    def size(self) -> int:
+        return len(self.body.encode()) + sum(len(k) + len(v.encode()) + 6 for k, v in self.attributes.items())
+
+    def sqs_attributes(self) -> dict[str, Any]:
+        return {
+            name: {"DataType": "Number" if name in NUMBER_ATTRIBUTES else "String", "StringValue": value}
+            for name, value in self.attributes.items()
+        }
+
+
+def logs_message(encoded: Sequence[str], logs: Sequence[Mapping[str, Any]]) -> Message:
+    """A message for these logs (``encoded`` is each one's JSON), with attributes that describe it.
+
+    ``webhook_id`` is the id the deliverer sends a batch under, derived from its log ids; with
+    ``log_count`` and ``oldest_log_date`` it lets the deliverer POST the body without parsing it.
+    """
+    ids = tuple(log_id(entry) or "" for entry in logs)
+    types = ",".join(sorted({log_type(entry) for entry in logs}))
+    dates = [date for date in (entry.get("date") for entry in logs) if isinstance(date, str)]
+    attributes = {
+        "content": CONTENT_LOGS,
+        "log_count": str(len(ids)),
+        "first_log_id": ids[0],
+        "last_log_id": ids[-1],
+        "log_types": types[:MAX_TYPES_CHARS],
+        "webhook_id": batch_id(ids),
+    }
+    if dates:
+        attributes["oldest_log_date"] = min(dates)
+    return Message(body="[" + ",".join(encoded) + "]", attributes=attributes, log_ids=ids)

@@ -1,0 +1,56 @@
+"""CloudWatch metrics: each one's unit, and how a handler publishes what a run counted.
+
+A run's counts come from its own ``metrics()`` (the poller's ``RunResult``, the
+deliverer's ``DeliveryStats``), named as the alarms in template.yaml watch them. Every
+metric is a Count but those in :data:`UNITS`. Custom metrics cost $0.30 a month each
+(README: Cost), so only :data:`PUBLISHED` reaches CloudWatch, under one dimension, the
+stack; the run's log line carries every count.
+
+>>> unit_of("LagSeconds").value, unit_of("DeliveryLatency").value, unit_of("LogsRead").value
+('Seconds', 'Seconds', 'Count')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+DELIVERY_LATENCY = "DeliveryLatency"  # per record: the age of its oldest delivered log
+UNITS: Mapping[str, MetricUnit] = {
+    "LagSeconds": MetricUnit.Seconds,  # poller: how far behind the tenant's newest log it is
+    DELIVERY_LATENCY: MetricUnit.Seconds,
+}
+
+
+PUBLISHED = frozenset({"LogsRead", "LagSeconds", "LogsDelivered", DELIVERY_LATENCY})
+
+
+def stack_metrics() -> Metrics:
+    """A handler's metrics: the stack's namespace and one dimension, the stack's name.
+
+    Powertools' default ``service`` dimension would bill a name the two functions share twice.
+    """
+    metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Auth0Webhooks"), service="")
+    metrics.set_default_dimensions(stack=os.environ.get("STACK_NAME", "auth0-webhooks"))
+    return metrics
+
+
+def unit_of(name: str) -> MetricUnit:
+    """The unit a metric is published in."""
+    return UNITS.get(name, MetricUnit.Count)
+
+
+def publish(metrics: Metrics, values: Mapping[str, float]) -> None:
+    """Add a run's counts that are :data:`PUBLISHED`, each in its unit."""
+    for name, value in values.items():
+        if name in PUBLISHED:
+            metrics.add_metric(name, unit_of(name), value)
+
+
+def publish_latencies(metrics: Metrics, seconds: Iterable[float]) -> None:
+    """Add one :data:`DELIVERY_LATENCY` data point per delivered record."""
+    for value in seconds:
+        metrics.add_metric(DELIVERY_LATENCY, unit_of(DELIVERY_LATENCY), round(value, 3))

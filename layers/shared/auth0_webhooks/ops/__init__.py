@@ -1,0 +1,11 @@
+"""Operator tools, run from a workstation against a deployed stack or a configuration, never in Lambda.
+
+Each tool's core (what it checks or moves, and its report) is a module of its own; its
+command-line parsing is in ``<tool>_command``; :mod:`.cli` is the one command,
+``auth0-webhooks <command>``, that runs them all. The Lambda handlers never import this package.
+
+- ``doctor``: check the Auth0 credentials, the webhook and the Slack URL of a configuration
+- ``redrive``: move dead-lettered logs back to the main queue, paced, and report what moved
+- ``aws``: AWS errors in words an operator can act on, and a stack's queues (its outputs)
+- ``cli``: ``auth0-webhooks <command>``; ``COMMANDS`` lists the commands
+"""
