@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from auth0_webhooks.signing import WebhookSigner
-from auth0_webhooks.webhook import Backoff, Outcome, retry_after
+from auth0_webhooks.webhook import MAX_RETRY_DELAY_SECONDS, Backoff, Outcome, retry_after
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -28,7 +28,10 @@ def test_backoff_grows_caps_and_respects_retry_after():
     assert [backoff.delay(n, None, 1.0) for n in range(1, 8)] == [30, 60, 120, 240, 480, 900, 900]
     assert backoff.delay(1, None, 0.5) == 15
     assert backoff.delay(1, 3600.0, 0.5) == 3600
-    assert backoff.delay(1, 10**9, 1.0) == 43_200  # SQS's longest visibility timeout
+    # SQS hides a message at most 12 h from its receipt: the cap leaves room for the time since then
+    assert backoff.delay(1, 10**9, 1.0) == MAX_RETRY_DELAY_SECONDS < 43_200
+    assert backoff.delay(1, float("inf"), 1.0) == MAX_RETRY_DELAY_SECONDS  # was OverflowError
+    assert backoff.delay(10_000, None, 1.0) == 900  # a huge attempt count is the cap, not an overflow
 
 
 def test_status_classes():

@@ -18,7 +18,7 @@ Runtime: reading logs (the poller)
 Runtime: delivering logs (the deliverer)
 
 - ``deliverer``: SQS records → webhook POSTs, retries and partial batch failures
-- ``records``: an SQS record as the deliverer reads it (logs, summary, attempt number)
+- ``records``: an SQS record as the deliverer reads it (logs from its body, attempt number)
 - ``webhook``: one POST to the webhook, its outcome, and the retry backoff
 - ``signing``: Standard Webhooks signatures and batch ids
 
@@ -31,13 +31,14 @@ Runtime: routes and notifications (sub-packages; each ``__init__.py`` maps its m
 
 Runtime: alerts, settings and what they share
 
-- ``alerts``: Slack alerts, rate-limited per container
+- ``alerts``: Slack alerts, rate-limited per container, sent off the delivery path
 - ``alarms``: CloudWatch alarm changes read out of SNS messages, forwarded by the alerter
 - ``metrics``: each CloudWatch metric's unit, published by the handlers
 - ``redaction``: what of a secret, URL or error may be shown
 - ``settings``: each function's settings, checked at start
 - ``env``: typed reads of the environment, and secrets (by value or ``NAME_ARN``)
 - ``clients``: AWS clients and the HTTP session, cached per container
+- ``deadline``: a deadline on a whole HTTP exchange, and a cap on how much of an answer is read
 - ``errors``: the library's exceptions
 
 Operator tools (never imported by the handlers)

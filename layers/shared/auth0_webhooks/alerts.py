@@ -1,10 +1,13 @@
 """Slack alerts: failures, dead letters, a failed poller run, alarms, and (if asked) success.
 
 Slack being down never breaks delivery: a failed post is logged (without the URL) and
-dropped. A token bucket per container keeps an outage from producing thousands of
-messages; what it held back is counted in the next message that goes out. Every text goes
-through :func:`~auth0_webhooks.redaction.redact` with the secrets of the run, and endpoints
-are shown by host only.
+dropped, and each post has a deadline on its whole exchange. The deliverer posts through an
+:class:`AlertOutbox`: one background thread, off the delivery path, with a bounded total time
+per invocation; what it could not send in that time is counted as held back. A token
+bucket per container keeps an outage from producing thousands of messages; what it held
+back is counted in the next message that goes out. Every text goes through :func:`redact`
+with the secrets of the run (:func:`~auth0_webhooks.redaction.redact`), and endpoints are
+shown by host only.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -19,6 +23,7 @@ import requests
 from aws_lambda_powertools import Logger
 
 from . import clients
+from .deadline import deadline, read_capped
 from .env import Secret
 from .redaction import host_of, redact
 
@@ -26,7 +31,8 @@ logger = Logger(child=True)
 
 USERNAME = "auth0-webhooks"
 RED, GREEN, AMBER = "#d13f42", "#7cd197", "#f2c744"
-SLACK_TIMEOUT = 5.0
+SLACK_TIMEOUT = 5.0  # one post, its whole exchange
+SLACK_SECONDS_PER_INVOCATION = 5.0  # all of an invocation's posts together
 MAX_IDS_SHOWN = 10
 
 
@@ -82,17 +88,25 @@ class SlackAlerts:
                 }
             ],
         }
+        session = self.session or clients.http_session()
         try:
-            reply = (self.session or clients.http_session()).post(
-                self.url.reveal(), json=payload, timeout=SLACK_TIMEOUT, allow_redirects=False
-            )
-        except requests.RequestException as error:
+            with deadline(SLACK_TIMEOUT):
+                reply = session.post(
+                    self.url.reveal(), json=payload, timeout=SLACK_TIMEOUT, allow_redirects=False, stream=True
+                )
+                read_capped(reply)
+        except Exception as error:  # never breaks delivery; the text of the error may hold the URL
             logger.warning("Slack post failed", extra={"error": type(error).__name__})
             return False
         if reply.status_code >= 300:
             logger.warning("Slack post refused", extra={"status": reply.status_code})
             return False
         return True
+
+    def hold_back(self, count: int = 1) -> None:
+        """Count alerts that were not sent; the next message that goes out says how many."""
+        with self._lock:
+            self.suppressed += count
 
     def _take_token(self) -> bool:
         with self._lock:
@@ -138,6 +152,50 @@ class SlackAlerts:
     def alarm(self, name: str, state: str, reason: str, link: str) -> bool:
         color = {"ALARM": RED, "OK": GREEN}.get(state, AMBER)
         return self.post(f"{name} is {state}", color, {"Reason": reason}, links={"Console": link})
+
+
+class AlertOutbox:
+    """Sends one invocation's alerts from a background thread, so Slack never holds up delivery.
+
+    Every post must end by ``budget_seconds`` after the outbox is made: a post that would start
+    later is not sent, and :meth:`flush` waits for the rest at most that long. Alerts not sent
+    are counted as held back (see :meth:`SlackAlerts.hold_back`).
+    """
+
+    def __init__(
+        self,
+        alerts: SlackAlerts,
+        executor: Executor,
+        budget_seconds: float = SLACK_SECONDS_PER_INVOCATION,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.alerts, self.executor, self.clock = alerts, executor, clock
+        self.until = clock() + budget_seconds
+        self.pending: list[Future[bool]] = []
+
+    def send(self, alert: Callable[[], bool]) -> None:
+        """Queue ``alert`` (a call of one of :class:`SlackAlerts`' messages); returns at once."""
+        if self.alerts.url is not None:
+            self.pending.append(self.executor.submit(self._run, alert))
+
+    def _run(self, alert: Callable[[], bool]) -> bool:
+        left = self.until - self.clock()
+        if left <= 0:
+            self.alerts.hold_back()
+            return False
+        with deadline(left):
+            return alert()
+
+    def flush(self, seconds: float) -> int:
+        """Wait at most ``seconds`` (and never past the budget) for the queued alerts; how many were sent."""
+        timeout = max(0.0, min(seconds, self.until - self.clock()))
+        done, late = wait(self.pending, timeout=timeout)
+        cancelled = sum(1 for future in late if future.cancel())
+        if cancelled:
+            self.alerts.hold_back(cancelled)
+            logger.warning("Slack alerts not sent in time", extra={"held_back": cancelled})
+        self.pending = []
+        return sum(1 for future in done if not future.exception() and future.result())
 
 
 def _shown_ids(log_ids: Sequence[str]) -> str:

@@ -3,10 +3,15 @@
 AWS endpoints come from boto3's standard configuration (``AWS_ENDPOINT_URL``,
 ``AWS_ENDPOINT_URL_<SERVICE>``); the cache is keyed by them so that a process that points
 boto3 elsewhere gets a new client.
+
+The HTTP libraries' own loggers are held at WARNING whatever the root logger's level (Lambda's
+DEBUG application log level sets the root): at DEBUG, urllib3 logs request lines (webhook and
+Slack URL paths and queries) and botocore logs request bodies (log entries).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import urllib.request
 from functools import cache
@@ -15,11 +20,16 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 from botocore.config import Config
-from requests.adapters import HTTPAdapter
+
+from .deadline import DeadlineAdapter
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
+
+QUIET_LOGGERS = ("urllib3", "botocore", "boto3", "s3transfer", "requests")
+for _name in QUIET_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
 
@@ -52,12 +62,13 @@ def http_session(pool_size: int = 10) -> requests.Session:
     requests reads proxy, CA-bundle and .netrc settings from the environment on every request,
     scanning all of ``os.environ`` each time. With no proxy configured, read the CA bundle
     once here instead and turn that off: it is a third of the CPU of a webhook POST.
+    Its connections obey :func:`deadline.deadline`.
     """
     session = requests.Session()
     if not urllib.request.getproxies():
         session.trust_env = False
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = DeadlineAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

@@ -1,4 +1,5 @@
-"""An SQS record as the deliverer reads it: its logs, its own summary, and its attempt number.
+"""An SQS record as the deliverer reads it: its logs (from its body, never from its attributes),
+its attempt number, and each log's JSON for a request or a message.
 
 >>> parsed = parse('[{"log_id": "900a", "type": "s"}, {"type": "f"}]')
 >>> parsed.logs, parsed.malformed
@@ -15,15 +16,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from .dead_letters import ATTEMPTS, CONTENT
+from .dead_letters import ATTEMPTS
 from .log_entry import log_id
-from .messages import CONTENT_LOGS
+from .messages import dumps
 
 
 @dataclass(frozen=True)
 class Parsed:
     logs: list[dict[str, Any]]
     malformed: list[Any]
+    array: bool  # the body is a JSON array (a batch), not one object
 
 
 def parse(body: str) -> Parsed | None:
@@ -32,11 +34,12 @@ def parse(body: str) -> Parsed | None:
         value = json.loads(body)
     except (TypeError, ValueError):
         return None
+    array = isinstance(value, list)
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
         return None
-    parsed = Parsed([], [])
+    parsed = Parsed([], [], array)
     for entry in value:
         (parsed.logs if log_id(entry) is not None else parsed.malformed).append(entry)
     return parsed
@@ -52,25 +55,16 @@ def attempt_of(record: SQSRecord) -> int:
         return received
 
 
-@dataclass(frozen=True)
-class BatchSummary:
-    """What a message made by the poller says about itself in its attributes."""
+def encode(value: Any) -> str:
+    """JSON for a POST or a message: UTF-8 kept as is, unless the value holds text UTF-8 cannot
+    carry (a lone surrogate from a ``\\ud800`` escape): then escaped as the sender wrote it.
 
-    webhook_id: str
-    count: int
-    last_log_id: str
-    oldest_log_date: str | None
-
-
-def batch_summary(record: SQSRecord) -> BatchSummary | None:
-    """The message's own description, when it is a batch of logs that carries one."""
-    attributes = record.raw_event.get("messageAttributes") or {}
-
-    def value(name: str) -> str:
-        return str((attributes.get(name) or {}).get("stringValue") or "")
-
-    if value(CONTENT) != CONTENT_LOGS or not value("webhook_id") or not value("log_count").isdigit():
-        return None
-    return BatchSummary(
-        value("webhook_id"), int(value("log_count")), value("last_log_id"), value("oldest_log_date") or None
-    )
+    >>> encode({"a": "é"}), encode({"a": json.loads('"\\\\ud800"')})
+    ('{"a":"é"}', '{"a":"\\\\ud800"}')
+    """
+    text = dumps(value)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+    return text

@@ -6,6 +6,8 @@ Alerts, the webhook client, the poller and the operator tools all go through her
 
 >>> redact("sent Bearer abc123 to https://user:pw@hooks.example.com/x?key=1", ["Bearer abc123"])
 'sent **** to https://hooks.example.com/…'
+>>> redact("see http://[::1 or https://h:99999/x")
+'see http://(a URL) or https://(a URL)'
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ _URL = re.compile(r"https?://[^\s'\"<>]+")
 
 def host_of(url: str) -> str:
     """``https://host/…`` with no credentials, path or query: what an alert may show of a URL."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}/…"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = parts.port
+    except ValueError:  # a broken IPv6 host or port: show none of it
+        return f"{'https' if url.startswith('https') else 'http'}://(a URL)"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}/…"
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask known secret values, and cut every URL down to its scheme and host."""
+    """Mask known secret values, and cut every URL down to its scheme and host. Never raises."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "****")
