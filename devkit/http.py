@@ -36,6 +36,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
     drop: bool = False  # close the connection without answering
+    trickle: float = 0.0  # send the body one byte every this many seconds (a peer that holds a reader)
 
     @classmethod
     def json(cls, value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -76,7 +77,17 @@ class LocalServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if not reply.trickle:
+                    self.wfile.write(reply.body)
+                    return
+                try:
+                    for index in range(len(reply.body)):
+                        self.wfile.flush()
+                        time.sleep(reply.trickle)
+                        self.wfile.write(reply.body[index : index + 1])
+                except OSError:  # the client gave up on us
+                    self.close_connection = True
+                    owner.trickles_cut += 1
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
@@ -87,6 +98,7 @@ class LocalServer:
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         self.lock = threading.RLock()
+        self.trickles_cut = 0  # trickled answers the client hung up on before the end
 
     @property
     def port(self) -> int:

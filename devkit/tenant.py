@@ -68,6 +68,7 @@ class Faults:
     garble: int = 0
     drop: int = 0
     slow_seconds: float = 0.0
+    trickle_seconds: float = 0.0  # log pages are sent one byte every this many seconds
     token_fail: int = 0  # /oauth/token answers 503
     token_throttle: int = 0  # /oauth/token answers 429 without x-ratelimit-reset
     token_expires_in: Any = None  # what /oauth/token says in expires_in instead of token_ttl
@@ -269,7 +270,7 @@ class LocalTenant(LocalServer):
                 return Reply(200, b"<html><body>upstream error</body></html>", {"Content-Type": "text/html"}, delay)
         reply = self._log_by_id(request) if request.path.startswith("/api/v2/logs/") else self._list(request)
         reply.headers.update(headers)
-        reply.delay = delay
+        reply.delay, reply.trickle = delay, self.faults.trickle_seconds
         return reply
 
     def _log_by_id(self, request: Request) -> Reply:

@@ -15,7 +15,7 @@ import requests
 from auth0_webhooks import clients
 from auth0_webhooks.auth0_source import Auth0LogSource
 from auth0_webhooks.checkpoint import CheckpointStore
-from auth0_webhooks.errors import QueueError
+from auth0_webhooks.errors import Auth0Error, QueueError
 from auth0_webhooks.filters import LogFilter
 from auth0_webhooks.poller import Poller, RunResult
 from auth0_webhooks.queue import LogQueue
@@ -378,3 +378,24 @@ def test_an_entry_sqs_will_never_take_stops_the_checkpoint_before_it(poller_env,
     run(VirtualTime())
     assert queued_ids(stack) == ids_of(logs)
     assert sorted(set(dead_lettered_ids(stack))) == ids_of(huge)  # the third may come twice: at least once
+
+
+# -- 5: a deadline on the whole exchange with Auth0 ---------------------------------------------
+
+
+def test_a_tenant_trickling_its_page_cannot_hold_the_run_past_its_deadline(poller_env, tenant, stack):
+    # a page of 20 logs sent one byte every 50 ms would take over 15 minutes; each socket read is quick
+    tenant.add(LogFactory(seed=41).many(20))
+    tenant.faults.trickle_seconds = 0.05
+
+    with pytest.raises(Auth0Error, match="last: no complete answer within"):
+        lambda_handler(EVENT, context(6.0))  # 3 s for pages once the reserve is kept
+
+    assert tenant.stats.log_requests >= 1
+    assert queued_ids(stack) == []
+    assert checkpoint_of(stack, key(tenant)).get("log_id") is None
+    for _ in range(100):  # the tenant notices the hang-up at its next byte
+        if tenant.trickles_cut:
+            break
+        time.sleep(0.05)
+    assert tenant.trickles_cut >= 1

@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 
+from .deadline import deadline, decode_text, read_capped
 from .errors import Auth0Error, RateLimited
 from .settings import Auth0Settings
 
@@ -38,6 +39,7 @@ DEFAULT_TOKEN_LIFETIME = 86400.0  # when expires_in is missing or not a number (
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
 TOKEN_TIMEOUT = 5.0
 RESET_MARGIN_SECONDS = 0.05  # wait this much past x-ratelimit-reset
+MAX_PAGE_BYTES = 16 * 1024 * 1024  # a page of 100 logs is ~150 KB; a reply this large is not a page of logs
 
 
 def token_lifetime(expires_in: Any) -> float:
@@ -187,20 +189,27 @@ class Auth0LogSource:
             self._wait_for_tokens(page, time_left)
             headers = {"Authorization": f"Bearer {self.token(time_left, page)}", "Accept": "application/json"}
             page.request_count += 1
+            seconds = max(0.5, min(READ_TIMEOUT, time_left()))
             try:
-                reply = self.session.get(
-                    f"{self.settings.base_url}/api/v2/logs",
-                    params=params,
-                    headers=headers,
-                    timeout=(CONNECT_TIMEOUT, max(0.5, min(READ_TIMEOUT, time_left()))),
-                )
+                # the whole exchange within `seconds`: a peer trickling its answer cannot hold the run
+                with deadline(seconds) as watch:
+                    reply = self.session.get(
+                        f"{self.settings.base_url}/api/v2/logs",
+                        params=params,
+                        headers=headers,
+                        timeout=(CONNECT_TIMEOUT, seconds),
+                        stream=True,
+                    )
+                    body = read_capped(reply, MAX_PAGE_BYTES)
             except (requests.Timeout, requests.ConnectionError) as error:
-                problem = type(error).__name__
+                cut = watch.fired or isinstance(error, requests.Timeout)
+                problem = f"no complete answer within {seconds:g}s" if cut else type(error).__name__
             else:
                 self.rate = RateLimit.from_headers(reply.headers)
                 status = reply.status_code
+                text = decode_text(body, reply.headers.get("Content-Type"))
                 if status == 200:
-                    entries = _entries(reply)
+                    entries = _entries(text) if len(body) < MAX_PAGE_BYTES else None
                     if entries is not None:
                         page.logs, page.texts = entries
                         return page
@@ -216,7 +225,9 @@ class Auth0LogSource:
                 elif status == 408 or status >= 500:
                     problem = f"HTTP {status}"
                 else:
-                    raise Auth0Error(f"GET /api/v2/logs answered {status}: {_error_message(reply)}", status)
+                    raise Auth0Error(
+                        f"GET /api/v2/logs answered {status}: {_error_message(text, reply.reason)}", status
+                    )
             if not self._pause_before_retry(next(retries, None), page, time_left):
                 break
         raise Auth0Error(f"GET /api/v2/logs failed after {page.request_count} attempts; last: {problem}")
@@ -256,9 +267,8 @@ class Auth0LogSource:
         self._sleep(wait)
 
 
-def _entries(reply: requests.Response) -> tuple[list[Any], list[str] | None] | None:
+def _entries(text: str) -> tuple[list[Any], list[str] | None] | None:
     """The logs of a reply: a bare array (with each entry's text), or the ``logs`` of a search reply."""
-    text = reply.content.decode(reply.encoding or "utf-8", errors="replace")
     split = split_array(text)
     if split is not None:
         return split
@@ -316,11 +326,11 @@ def split_array(text: str) -> tuple[list[Any], list[str]] | None:
     return (values, texts) if _skip(text, position + 1) == len(text) else None
 
 
-def _error_message(reply: requests.Response) -> str:
+def _error_message(text: str, reason: str | None) -> str:
     try:
-        body = reply.json()
+        body = json.loads(text)
     except ValueError:
-        return reply.reason or "no message"
+        return reason or "no message"
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error_description") or body.get("error") or body)[:300]
     return str(body)[:300]
