@@ -162,7 +162,7 @@ class LimitedAdapter(HTTPAdapter):
         super().__init__(**kwargs)
         self.limiter, self.time_left = limiter, time_left
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         if LIMITED_PATH not in (request.path_url or ""):
             return super().send(request, *args, **kwargs)
         self.limiter.acquire(self.time_left)

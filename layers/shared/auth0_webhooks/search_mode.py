@@ -48,7 +48,12 @@ def date_query(start: datetime | None, end: datetime | None) -> str:
 
 
 def search(
-    source: Auth0LogSource, time_left: TimeLeft, q: str | None = None, sort: str = "date:1", page: int = 0, per_page: int = 1
+    source: Auth0LogSource,
+    time_left: TimeLeft,
+    q: str | None = None,
+    sort: str = "date:1",
+    page: int = 0,
+    per_page: int = 1,
 ) -> Page:
     """One search-mode page."""
     params: dict[str, Any] = {"sort": sort, "page": page, "per_page": per_page, "include_totals": "false"}
