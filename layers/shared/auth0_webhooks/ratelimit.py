@@ -4,7 +4,8 @@ Auth0's Management API limits a tenant with a token bucket (``x-ratelimit-limit`
 a rate it does not send). Readers that share this process share :class:`RateLimiter`: it keeps an
 estimate of the tenant's bucket, takes one token per request and waits when only the reserve is left
 (``reserve``, a share of the bucket that is never drawn, left to the tenant's own apps). Each reply
-sets the estimate to what the tenant reports, less the requests of ours still in flight; the refill
+sets the estimate to what the tenant reports, less the requests of ours still in flight (a rise is
+discounted as far again, since replies may arrive out of order); the refill
 rate is learned from how the reported tokens grow, starting from a low guess.
 
 :class:`LimitedAdapter` puts the limiter under a ``requests`` session: every ``/api/v2/`` request
@@ -32,13 +33,39 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .auth0_source import TimeLeft
-from .errors import RateLimited
+from .errors import ConfigError, RateLimited
 
 DEFAULT_RESERVE = 0.2  # RATE_LIMIT_RESERVE's default: a fifth of the bucket stays for others
+MAX_RESERVE = 0.9  # at least a tenth of the bucket stays ours
 INITIAL_RATE = 1.0  # tokens/s assumed until learned: below every plan's refill (Essentials' logs: 100/min)
+LEARNED_RATE_SHARE = 0.95  # use this share of the learned refill rate: the count behind it is noisy
 LEARN_AFTER_SECONDS = 3.0  # learn the refill rate over at least this long a stretch of replies
 EPSILON = 1e-6  # tokens: float noise from clocks in UNIX seconds
 LIMITED_PATH = "/api/v2/"  # token requests (/oauth/token) are limited separately by Auth0
+
+
+def parse_reserve(raw: str | None) -> float:
+    """``RATE_LIMIT_RESERVE``: a share of the bucket left to others, as ``0.2`` or ``20%``; unset is 20%.
+
+    >>> parse_reserve(None), parse_reserve("35%"), parse_reserve("0")
+    (0.2, 0.35, 0.0)
+    >>> parse_reserve("95%")
+    Traceback (most recent call last):
+    ...
+    auth0_webhooks.errors.ConfigError: RATE_LIMIT_RESERVE must be a share of the rate limit left to the \
+tenant's other clients, from 0 to 0.9 (or 0% to 90%); got '95%'
+    """
+    allowed = "a share of the rate limit left to the tenant's other clients, from 0 to 0.9 (or 0% to 90%)"
+    if raw is None or not raw.strip():
+        return DEFAULT_RESERVE
+    text = raw.strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ConfigError("RATE_LIMIT_RESERVE", allowed, got=raw) from None
+    if not 0.0 <= share <= MAX_RESERVE:
+        raise ConfigError("RATE_LIMIT_RESERVE", allowed, got=raw)
+    return share
 
 
 @dataclass(frozen=True)
@@ -115,7 +142,13 @@ class RateLimiter:
             now = self._clock()
             self._refill()
             self.limit = limit
-            self.tokens = min(float(limit), float(remaining - self.in_flight))
+            # the tenant counted this request and maybe some of ours still in flight: assume none of them
+            told = float(remaining - self.in_flight)
+            if told > self.tokens:
+                # replies can arrive out of order: an older one says more than is left by up to one
+                # token per request in flight, so a rise is believed only that far
+                told = max(self.tokens, told - self.in_flight)
+            self.tokens = min(float(limit), told)
             if self.learn:
                 self._learn(now, remaining, limit)
 
@@ -148,8 +181,9 @@ class RateLimiter:
         since, was, answered = self._baseline
         elapsed = now - since
         if elapsed >= LEARN_AFTER_SECONDS:
-            gained = remaining - was + (self._answered - answered)
-            self.rate = max(INITIAL_RATE, gained / elapsed)
+            # replies out of order make the count wrong by up to one per request in flight: assume the worst
+            gained = remaining - was + (self._answered - answered) - self.in_flight
+            self.rate = max(INITIAL_RATE, LEARNED_RATE_SHARE * gained / elapsed)
 
 
 class LimitedAdapter(HTTPAdapter):

@@ -40,6 +40,7 @@ ALLOWED = (
 )
 DURATION_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 _DURATION = re.compile(r"^(\d{1,6})([dhm])$")
+_LIKE_DURATION = re.compile(r"^\d{1,6}[A-Za-z]{1,7}$")  # 3w, 2days: meant as a duration, not a log id
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?$")
 _LOG_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -61,6 +62,8 @@ def parse_start_from(raw: str, now: datetime) -> StartPoint:
     duration = _DURATION.match(text)
     if duration:
         return StartPoint("date", text, now - int(duration.group(1)) * DURATION_UNITS[duration.group(2)])
+    if _LIKE_DURATION.match(text):
+        raise ConfigError(SETTING, "a duration in d (days), h (hours) or m (minutes), such as 3d, 12h or 90m", got=raw)
     if _DATE.match(text):
         try:
             at = datetime.fromisoformat(text.replace("Z", "+00:00"))
