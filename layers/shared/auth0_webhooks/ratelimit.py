@@ -6,7 +6,8 @@ estimate of the tenant's bucket, takes one token per request and waits when only
 (``reserve``, a share of the bucket that is never drawn, left to the tenant's own apps). Each reply
 sets the estimate to what the tenant reports, less the requests of ours still in flight (a rise is
 discounted as far again, since replies may arrive out of order); the refill
-rate is learned from how the reported tokens grow, starting from a low guess.
+rate is learned from how the reported tokens grow, starting from a guess that no plan's rate is below
+(the bucket refilled in 6 s).
 
 :class:`LimitedAdapter` puts the limiter under a ``requests`` session: every ``/api/v2/`` request
 sent through it takes a token first, so :class:`~auth0_webhooks.auth0_source.Auth0LogSource` and any
@@ -37,9 +38,15 @@ from .errors import ConfigError, RateLimited
 
 DEFAULT_RESERVE = 0.2  # RATE_LIMIT_RESERVE's default: a fifth of the bucket stays for others
 MAX_RESERVE = 0.9  # at least a tenth of the bucket stays ours
-INITIAL_RATE = 1.0  # tokens/s assumed until learned: below every plan's refill (Essentials' logs: 100/min)
+INITIAL_RATE = 1.0  # tokens/s assumed before the first reply says how large the bucket is
+# Until the refill rate is learned, assume the bucket refills in this long: Auth0's buckets refill in
+# 1 to 6 s (Free: 2 at 2/s; Enterprise: 50 at 16/s; Essentials' logs: 10 at 100/min), so the guess
+# is never above a plan's rate.
+SLOWEST_REFILL_SECONDS = 6.0
+MIN_RATE = 0.1  # tokens/s: a learned rate never goes below this (other clients may hide the refill)
 LEARNED_RATE_SHARE = 0.95  # use this share of the learned refill rate: the count behind it is noisy
-LEARN_AFTER_SECONDS = 3.0  # learn the refill rate over at least this long a stretch of replies
+LEARN_AFTER_SECONDS = 2.0  # learn the refill rate over at least this long a stretch of replies
+MIN_WAIT_SECONDS = 0.001  # a wait shorter than this would not move a clock in UNIX seconds
 EPSILON = 1e-6  # tokens: float noise from clocks in UNIX seconds
 LIMITED_PATH = "/api/v2/"  # token requests (/oauth/token) are limited separately by Auth0
 
@@ -125,7 +132,7 @@ class RateLimiter:
                         self._waits += 1
                         self._waited += waited
                     return waited
-                wait = (floor + 1.0 - self.tokens) / self.rate
+                wait = max(MIN_WAIT_SECONDS, (floor + 1.0 - self.tokens) / self.rate)
             if wait >= time_left():
                 raise RateLimited(wait)
             self._sleep(wait)
@@ -141,6 +148,8 @@ class RateLimiter:
                 return
             now = self._clock()
             self._refill()
+            if self.learn and self.limit is None:
+                self.rate = max(MIN_RATE, limit / SLOWEST_REFILL_SECONDS)
             self.limit = limit
             # the tenant counted this request and maybe some of ours still in flight: assume none of them
             told = float(remaining - self.in_flight)
@@ -183,7 +192,7 @@ class RateLimiter:
         if elapsed >= LEARN_AFTER_SECONDS:
             # replies out of order make the count wrong by up to one per request in flight: assume the worst
             gained = remaining - was + (self._answered - answered) - self.in_flight
-            self.rate = max(INITIAL_RATE, LEARNED_RATE_SHARE * gained / elapsed)
+            self.rate = max(MIN_RATE, LEARNED_RATE_SHARE * gained / elapsed)
 
 
 class LimitedAdapter(HTTPAdapter):
