@@ -36,15 +36,17 @@ TOO_MANY = "Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remainin
 class TokenBucket:
     """``burst`` tokens, refilled at ``rate`` per second; ``rate=None`` means no limit.
 
-    ``clock`` (UNIX seconds) is read for both the refill and ``x-ratelimit-reset``; ``lowest`` is the
+    An injected ``clock`` (UNIX seconds) is read for both the refill and ``x-ratelimit-reset``; ``lowest`` is the
     fewest tokens the bucket held after a request was granted.
     """
 
-    def __init__(self, burst: int = 10, rate: float | None = None, clock: Callable[[], float] = time.time) -> None:
-        self.burst, self.rate, self.clock = burst, rate, clock
+    def __init__(self, burst: int = 10, rate: float | None = None, clock: Callable[[], float] | None = None) -> None:
+        self.burst, self.rate = burst, rate
+        self.clock = clock or time.monotonic  # refills
+        self.wall = clock or time.time  # x-ratelimit-reset
         self.tokens = float(burst)
         self.lowest = float(burst)
-        self.at = clock()
+        self.at = self.clock()
         self.lock = threading.Lock()
 
     def take(self) -> tuple[bool, dict[str, str]]:
@@ -54,7 +56,7 @@ class TokenBucket:
                 return True, {
                     "x-ratelimit-limit": str(self.burst),
                     "x-ratelimit-remaining": str(self.burst),
-                    "x-ratelimit-reset": str(math.ceil(now)),
+                    "x-ratelimit-reset": str(math.ceil(self.wall())),
                 }
             self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
             self.at = max(self.at, now)
@@ -66,7 +68,7 @@ class TokenBucket:
             headers = {
                 "x-ratelimit-limit": str(self.burst),
                 "x-ratelimit-remaining": str(int(self.tokens)),
-                "x-ratelimit-reset": str(math.ceil(now + next_token_in)),
+                "x-ratelimit-reset": str(math.ceil(self.wall() + next_token_in)),
             }
             return allowed, headers
 
