@@ -109,6 +109,8 @@ def logs_between(
 
 
 def _moved(cursor: SearchCursor, fresh: list[Any]) -> SearchCursor:
+    """The cursor after ``fresh`` (a new one: a cursor already handed out stays as it was)."""
+    cursor = SearchCursor(cursor.since, set(cursor.seen))
     for entry in fresh:
         date = log_date(entry)
         if date is None:
