@@ -138,8 +138,18 @@ class RateLimiter:
             self._sleep(wait)
             waited += wait
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """A reply arrived: believe the tenant's count, less our other requests still in flight."""
+    @property
+    def answered(self) -> int:
+        """Replies observed so far: read it when a request is sent, and give it to :meth:`observe`."""
+        with self._lock:
+            return self._answered
+
+    def observe(self, headers: Mapping[str, str], sent_after: int | None = None) -> None:
+        """A reply arrived: believe the tenant's count, less our other requests still in flight.
+
+        ``sent_after``: :attr:`answered` when this request was sent. Replies of requests sent later
+        may have been counted by the tenant after this one and observed before it.
+        """
         limit, remaining = _number(headers, "x-ratelimit-limit"), _number(headers, "x-ratelimit-remaining")
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
@@ -154,9 +164,10 @@ class RateLimiter:
             # the tenant counted this request and maybe some of ours still in flight: assume none of them
             told = float(remaining - self.in_flight)
             if told > self.tokens:
-                # replies can arrive out of order: an older one says more than is left by up to one
-                # token per request in flight, so a rise is believed only that far
-                told = max(self.tokens, told - self.in_flight)
+                # replies can arrive out of order: this one may not count the requests whose replies came
+                # since it was sent, nor those still in flight, so a rise is believed only that far
+                overtaken = self._answered - 1 - sent_after if sent_after is not None else self.in_flight
+                told = max(self.tokens, told - max(overtaken, 0) - self.in_flight)
             self.tokens = min(float(limit), told)
             if self.learn:
                 self._learn(now, remaining, limit)
@@ -209,12 +220,13 @@ class LimitedAdapter(HTTPAdapter):
         if LIMITED_PATH not in (request.path_url or ""):
             return super().send(request, *args, **kwargs)
         self.limiter.acquire(self.time_left)
+        sent_after = self.limiter.answered
         try:
             response = super().send(request, *args, **kwargs)
         except Exception:
             self.limiter.cancel()
             raise
-        self.limiter.observe(response.headers)
+        self.limiter.observe(response.headers, sent_after)
         return response
 
 
