@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from auth0_webhooks.auth0_source import Auth0LogSource
+from auth0_webhooks.env import Secret
 from auth0_webhooks.log_ids import synthetic_id
 from auth0_webhooks.ratelimit import DEFAULT_RESERVE, RateLimiter, limited_session
-from auth0_webhooks.settings import Auth0Settings, Secret
+from auth0_webhooks.settings import Auth0Settings
 from auth0_webhooks.slices import SLICES_PER_WORKER, Slice, SliceReader, SliceTracker, plan_slices, workers_for
 from auth0_webhooks.windows import RangePage
 

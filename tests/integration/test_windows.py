@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from auth0_webhooks.auth0_source import Auth0LogSource
+from auth0_webhooks.env import Secret
 from auth0_webhooks.log_ids import ID_DATE_TOLERANCE, log_date, synthetic_id
 from auth0_webhooks.search_mode import SearchCursor, logs_between
-from auth0_webhooks.settings import Auth0Settings, Secret
+from auth0_webhooks.settings import Auth0Settings
 from auth0_webhooks.start_points import parse_start_from, resolve_start
 from auth0_webhooks.windows import Window, read_window
 

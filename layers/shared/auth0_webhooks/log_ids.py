@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .auth0_source import log_id, parse_date
+from .log_entry import log_id, parse_date
 
 ID_PREFIX = "900"
 ID_LENGTH = 56

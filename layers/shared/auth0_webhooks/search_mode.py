@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .auth0_source import Auth0LogSource, Page, TimeLeft, log_id
+from .auth0_source import Auth0LogSource, Page, TimeLeft
 from .errors import Auth0Error
+from .log_entry import log_id
 from .log_ids import log_date
 
 PER_PAGE = 100  # search mode's maximum

@@ -203,7 +203,7 @@ class SliceReader:
             with lock:
                 result.read += len(page.logs)
                 result.malformed += len(page.malformed)
-                result.requests += page.source.requests
+                result.requests += page.source.request_count
                 result.retries += page.source.retries
                 result.rate_limit_waits += page.source.rate_limit_waits
             if page.done:

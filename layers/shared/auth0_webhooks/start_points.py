@@ -26,8 +26,9 @@ from typing import Literal
 
 from aws_lambda_powertools import Logger
 
-from .auth0_source import Auth0LogSource, TimeLeft, log_id
+from .auth0_source import Auth0LogSource, TimeLeft
 from .errors import ConfigError
+from .log_entry import log_id
 from .log_ids import ID_DATE_TOLERANCE, check_id_shape, synthetic_id
 from .search_mode import PER_PAGE, RESULT_CAP, date_query, newest, oldest, search
 

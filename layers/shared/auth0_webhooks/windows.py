@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .auth0_source import Auth0LogSource, Page, TimeLeft, log_id
+from .auth0_source import Auth0LogSource, Page, TimeLeft
 from .errors import Auth0Error, ConfigError
+from .log_entry import log_id
 from .log_ids import ID_DATE_TOLERANCE, log_date, synthetic_id
 
 TAKE = 100  # checkpoint mode's maximum page
