@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from auth0_webhooks.health.breaker import Admit, Breaker, BreakerStore, Thresholds
+from auth0_webhooks.health.breaker import Admit, Breaker, BreakerEvent, BreakerStore, Thresholds
 from auth0_webhooks.webhook import Outcome
+
 from devkit.aws import Stack
 
 OK = Outcome.of_status(200)
@@ -41,7 +42,7 @@ def test_a_dead_receiver_pauses_the_route_then_one_probe_at_a_time_and_the_first
     stack: Stack, clock: Clock
 ) -> None:
     breaker = breaker_on(stack, clock)
-    events = []
+    events: list[BreakerEvent] = []
     for _ in range(9):
         assert breaker.admit("siem").action is Admit.DELIVER
         events += breaker.record("siem", DOWN)
@@ -79,7 +80,7 @@ def test_a_410_pauses_at_once(stack: Stack, clock: Clock) -> None:
 
 def test_most_attempts_failing_in_the_window_pauses_without_ten_in_a_row(stack: Stack, clock: Clock) -> None:
     breaker = breaker_on(stack, clock)
-    events = []
+    events: list[BreakerEvent] = []
     for i in range(30):  # fail, fail, ok: two thirds failing, never ten in a row
         events += breaker.record("siem", OK if i % 3 == 2 else DOWN)
         clock.tick(1)
@@ -116,7 +117,7 @@ def test_a_flapping_receiver_does_not_flip_the_breaker_faster_than_the_probe_int
 
     kinds = [kind for kind, _ in transitions]
     assert kinds.count("resumed") >= 4  # it did flap
-    gaps = [b - a for (k1, a), (k2, b) in zip(transitions, transitions[1:], strict=False) if k2 == "resumed"]
+    gaps = [b - a for (_, a), (k2, b) in itertools.pairwise(transitions) if k2 == "resumed"]
     assert min(gaps) >= PROBE_EVERY  # paused → resumed never sooner than a probe interval
     assert kinds.count("resumed") <= 600 // PROBE_EVERY.total_seconds()
 

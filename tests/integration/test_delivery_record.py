@@ -5,6 +5,7 @@ from __future__ import annotations
 from auth0_webhooks.health.breaker import Breaker, BreakerStore
 from auth0_webhooks.health.record import MAX_FAILURES, DeliveryLog, RecordStore
 from auth0_webhooks.webhook import Outcome
+
 from devkit.aws import Stack
 
 

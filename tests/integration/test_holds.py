@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from auth0_webhooks.health.holds import hold
 from auth0_webhooks.records import attempt_of
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from devkit.aws import Stack, create_stack
 from devkit.event_source import lambda_record
 
@@ -56,7 +56,9 @@ def test_without_holds_the_same_receives_would_dead_letter_it(moto: Any) -> None
 
 
 def receive_dead(stack: Stack) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = stack.client("sqs").receive_message(
-        QueueUrl=stack.dead_letter_queue_url, MaxNumberOfMessages=10
-    ).get("Messages", [])
+    messages: list[dict[str, Any]] = (
+        stack.client("sqs")
+        .receive_message(QueueUrl=stack.dead_letter_queue_url, MaxNumberOfMessages=10)
+        .get("Messages", [])
+    )
     return messages

@@ -76,8 +76,9 @@ class BreakerEvent:
     def text(self, host: str, waiting: int) -> str:
         """The Slack line, given the destination's host and how many logs wait.
 
-        >>> BreakerEvent("paused", "siem", "2026-01-01T10:42:00Z", 503, "HTTP 503").text("hooks.example.com", 12)
-        'Route siem paused since 2026-01-01T10:42:00Z: HTTP 503 from hooks.example.com (last error: HTTP 503); 12 logs wait'
+        >>> event = BreakerEvent("paused", "siem", "2026-01-01T10:42:00Z", 503, "")
+        >>> event.text("hooks.example.com", 12)
+        'Route siem paused since 2026-01-01T10:42:00Z: HTTP 503 from hooks.example.com; 12 logs wait'
         """
         status = f"HTTP {self.last_status}" if self.last_status else "no answer"
         head = {"paused": "paused", "resumed": "resumed", "still_paused": "still paused"}[self.kind]
@@ -237,8 +238,13 @@ class Breaker:
         return self._force(
             route,
             lambda old: replace(
-                old, state="open", manual=True, opened_at=old.opened_at if old.paused else now,
-                reminded_at=now, last_error=reason, lease_until=None,
+                old,
+                state="open",
+                manual=True,
+                opened_at=old.opened_at if old.paused else now,
+                reminded_at=now,
+                last_error=reason,
+                lease_until=None,
             ),
         )
 
@@ -270,9 +276,7 @@ class Breaker:
                 )
             if old.paused:
                 return old, ()  # a late delivery admitted before the pause: only a probe resumes
-            return replace(
-                old_window, failures_in_a_row=0, window_attempts=old_window.window_attempts + 1
-            ), ()
+            return replace(old_window, failures_in_a_row=0, window_attempts=old_window.window_attempts + 1), ()
         failed = replace(
             old_window,
             failures_in_a_row=old.failures_in_a_row + 1,
@@ -294,8 +298,12 @@ class Breaker:
         if not (permanent or too_many or mostly):
             return failed, ()
         opened = replace(
-            failed, state="open", opened_at=_iso(now), reminded_at=_iso(now),
-            next_probe_at=_iso(now + t.probe_every), lease_until=None,
+            failed,
+            state="open",
+            opened_at=_iso(now),
+            reminded_at=_iso(now),
+            next_probe_at=_iso(now + t.probe_every),
+            lease_until=None,
         )
         return opened, (self._event("paused", route, opened),)
 

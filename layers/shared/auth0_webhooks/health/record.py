@@ -49,8 +49,12 @@ class Failure:
     def of_item(cls, cell: dict[str, Any]) -> Failure:
         m = cell.get("M", {})
         status = m.get("status", {}).get("N")
-        return cls(m.get("at", {}).get("S", ""), int(status) if status else None,
-                   m.get("answer", {}).get("S", ""), m.get("error", {}).get("S", ""))
+        return cls(
+            m.get("at", {}).get("S", ""),
+            int(status) if status else None,
+            m.get("answer", {}).get("S", ""),
+            m.get("error", {}).get("S", ""),
+        )
 
 
 @dataclass(frozen=True)
