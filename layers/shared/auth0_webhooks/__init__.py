@@ -21,6 +21,7 @@ Runtime: delivering logs (the deliverer)
 - ``records``: an SQS record as the deliverer reads it (logs, summary, attempt number)
 - ``webhook``: one POST to the webhook, its outcome, and the retry backoff
 - ``signing``: Standard Webhooks signatures and batch ids
+- ``health``: each route's circuit breaker, held messages and delivery record (see ``health/__init__.py``)
 
 Runtime: alerts, settings and what they share
 
