@@ -1,5 +1,7 @@
 """A circuit breaker per route, shared by every deliverer invocation through one DynamoDB item.
 
+Over 300 lines: the state machine and the conditional store that keeps it are one idea.
+
 The deliverer asks :meth:`Breaker.admit` before each POST and tells :meth:`Breaker.record`
 how it went. ``DELIVER``: the route is closed, post. ``PROBE``: the route is paused and this
 caller holds the one probe lease: post once, then record with ``probe=True``. ``HOLD``: the
