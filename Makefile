@@ -80,3 +80,8 @@ redrive: setup
 
 doctor: setup
 	$(BIN)/auth0-webhooks doctor $(ARGS)
+
+# `make status ARGS="--stack auth0-webhooks"` (or --table/--queue-url/--dead-letter-queue-url; --json)
+.PHONY: status
+status: setup
+	$(BIN)/auth0-webhooks status $(ARGS)
