@@ -47,7 +47,7 @@ def test_status_shows_one_paused_and_one_healthy_route_with_verdicts(stack: Stac
     assert status.queue.waiting == 1
     assert not status.healthy
     text = render(status)
-    assert "siem" in text and "paused since 10:42: HTTP 410" in text and "10:42 HTTP 410 HTTP 410 Gone" in text
+    assert "siem" in text and "paused since 10:42: HTTP 410" in text and "10:42 HTTP 410 Gone" in text
 
 
 def test_the_command_prints_json_and_pause_resume_write_the_breaker(

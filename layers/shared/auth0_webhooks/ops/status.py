@@ -126,7 +126,7 @@ def route_status(route: str, breaker: BreakerStore, records: RecordStore, waitin
         else:
             verdict = "healthy"
     recent = record.failures[:RECENT_ERRORS]
-    errors = tuple(f"{_clock(f.at)} " + (f"HTTP {f.status} " if f.status else "") + f.error for f in recent)
+    errors = tuple(f"{_clock(f.at)} {f.error or f'HTTP {f.status}'}" for f in recent)
     return RouteStatus(
         route,
         state.state,
