@@ -35,7 +35,7 @@ def _when(value: str | None) -> datetime | None:
 
 def minutes_between(earlier: str | None, now: datetime) -> int | None:
     moment = _when(earlier)
-    return None if moment is None else int((now - moment).total_seconds() // 60)
+    return None if moment is None else max(0, int((now - moment).total_seconds() // 60))  # clocks may differ
 
 
 def _clock(value: str | None) -> str:
