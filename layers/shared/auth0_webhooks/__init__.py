@@ -30,6 +30,7 @@ Runtime: delivering logs (the deliverer)
 - ``records``: an SQS record as the deliverer reads it (logs from its body, attempt number)
 - ``webhook``: one POST to the webhook, its outcome, and the retry backoff
 - ``signing``: Standard Webhooks signatures and batch ids
+- ``health``: each route's circuit breaker, held messages and delivery record (see ``health/__init__.py``)
 
 Runtime: routes and notifications (sub-packages; each ``__init__.py`` maps its modules)
 

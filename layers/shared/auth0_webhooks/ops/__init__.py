@@ -6,6 +6,8 @@ command-line parsing is in ``<tool>_command``; :mod:`.cli` is the one command,
 
 - ``doctor``: check the Auth0 credentials, the webhook and the Slack URL of a configuration
 - ``redrive``: move dead-lettered logs back to the main queue, paced, and report what moved
+- ``status``: the stack at a glance: the poller, each route's breaker and record, the queues, a verdict each
+- ``route_command``: ``route pause|resume ID``, by hand
 - ``aws``: AWS errors in words an operator can act on, and a stack's queues (its outputs)
 - ``cli``: ``auth0-webhooks <command>``; ``COMMANDS`` lists the commands
 """
