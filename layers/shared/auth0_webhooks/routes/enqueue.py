@@ -6,9 +6,10 @@ failure cover a prefix of the page. :func:`safe_checkpoint` says how far: up to 
 below the smallest id of any message not accepted. A malformed entry (no id) is dead-lettered
 once, before everything else, whatever the number of routes.
 
-Each message carries a ``route`` attribute, and a ``webhook_id`` per route and batch: the
-``default`` route keeps today's ids (``batch_`` + a hash of the ids), another route's is
-``<route>_`` before it. A route without PII rules sends each log's exact text from Auth0's reply
+Each message of a route carries a ``route`` attribute naming it, and a ``webhook_id`` per route
+and batch (``<route>_batch_`` + a hash of the ids). The ``default`` route's messages are exactly
+today's: no ``route`` attribute (a message without one is the default route's, like those queued
+before routes existed) and today's ``webhook_id``. A route without PII rules sends each log's exact text from Auth0's reply
 (no copy, no encoding); a route with PII rules sends the scrubbed log: the original values
 never enter SQS for that route.
 
@@ -21,8 +22,8 @@ never enter SQS for that route.
 ... ]
 >>> logs = [{"log_id": "1", "type": "s"}, {"log_id": "2", "type": "f", "ip": "10.0.0.1"}, "junk"]
 >>> plan = page_messages(logs, None, routes, batch_size=100)
->>> [(m.attributes.get("route"), m.log_ids) for m in plan.messages]
-[(None, ()), ('default', ('1', '2')), ('fails', ('2',))]
+>>> [(m.attributes.get("route"), m.log_ids) for m in plan.messages]  # the malformed entry first, once
+[(None, ()), (None, ('1', '2')), ('fails', ('2',))]
 >>> plan.messages[2].body, plan.messages[2].attributes["webhook_id"].startswith("fails_batch_")
 ('[{"log_id":"2","type":"f","ip":"****"}]', True)
 >>> plan.routed, safe_checkpoint(["1", "2"], plan.messages[2:])
@@ -43,6 +44,7 @@ from .formats import DEFAULT_ROUTE_ID
 from .plan import CompiledRoute
 
 MALFORMED_REASON = "malformed log: no log_id or _id"
+ROUTE_ATTRIBUTE = "route"  # absent: the default route
 
 
 @dataclass
@@ -71,10 +73,10 @@ def page_messages(
         chunk = logs[start : start + max(1, chunk_size)]
         taken: set[int] = set()
         for compiled in routes:
-            chosen = [(position, entry, text) for position, (entry, text) in enumerate(chunk) if compiled.matches(entry)]
+            chosen = [(at, entry, text) for at, (entry, text) in enumerate(chunk) if compiled.matches(entry)]
             if not chosen:
                 continue
-            taken.update(position for position, _, _ in chosen)
+            taken.update(at for at, _, _ in chosen)
             plan.routed[compiled.route.id] += len(chosen)
             plan.messages += _route_messages(compiled, [(entry, text) for _, entry, text in chosen], batch_size)
         plan.kept += len(taken)
@@ -96,8 +98,10 @@ def _route_messages(
 
 
 def _tagged(message: Message, route_id: str) -> Message:
-    attributes = {**message.attributes, "route": route_id}
-    if not message.dead_letter and route_id != DEFAULT_ROUTE_ID:
+    if route_id == DEFAULT_ROUTE_ID:
+        return message
+    attributes = {**message.attributes, ROUTE_ATTRIBUTE: route_id}
+    if not message.dead_letter:
         attributes["webhook_id"] = f"{route_id}_{message.attributes['webhook_id']}"
     return replace(message, attributes=attributes)
 
