@@ -162,7 +162,9 @@ def test_an_sqs_failure_mid_page_keeps_the_checkpoint_below_the_first_unsent_log
     assert checkpoint_of(stack, key(tenant))["log_id"] == second[-1]["log_id"]
 
 
-def test_a_bad_routes_file_fails_at_cold_start_before_any_auth0_request(poller_env, tenant, stack, tmp_path, monkeypatch):
+def test_a_bad_routes_file_fails_at_cold_start_before_any_auth0_request(
+    poller_env, tenant, stack, tmp_path, monkeypatch
+):
     path = tmp_path / "routes.yaml"
     path.write_text(
         "routes:\n"
@@ -189,7 +191,7 @@ def test_a_hash_key_that_cannot_be_read_names_the_route_and_field(three_routes, 
     monkeypatch.setenv("ROUTES_FILE", str(three_routes.rename(three_routes.with_name("other.yaml"))))
     tenant.add(LogFactory(seed=66).many(2))
 
-    with pytest.raises(ConfigError, match="route siem: pii.hash_key_secret must be a Secrets Manager secret"):
+    with pytest.raises(ConfigError, match=r"route siem: pii\.hash_key_secret must be a Secrets Manager secret"):
         lambda_handler(EVENT, context())
     assert tenant.stats.log_requests == 0
 
