@@ -9,9 +9,9 @@ once, before everything else, whatever the number of routes.
 Each message of a route carries a ``route`` attribute naming it, and a ``webhook_id`` per route
 and batch (``<route>_batch_`` + a hash of the ids). The ``default`` route's messages are exactly
 today's: no ``route`` attribute (a message without one is the default route's, like those queued
-before routes existed) and today's ``webhook_id``. A route without PII rules sends each log's exact text from Auth0's reply
-(no copy, no encoding); a route with PII rules sends the scrubbed log: the original values
-never enter SQS for that route.
+before routes existed) and today's ``webhook_id``. A route without PII rules sends each log's
+exact text from Auth0's reply (no copy, no encoding); a route with PII rules sends the scrubbed
+log: the original values never enter SQS for that route.
 
 >>> from .model import Match, Pii, Route, WebhookDestination
 >>> from .plan import compile_route
