@@ -33,7 +33,7 @@ from .filters import LogFilter
 from .log_entry import log_id, parse_date
 from .queue import LogQueue
 from .redaction import describe
-from .routes import default_route, routes_file
+from .routes import default_route
 from .routes.enqueue import page_messages, safe_checkpoint
 from .routes.plan import CompiledRoute, compile_route
 from .routes.runtime import poller_routes
@@ -318,7 +318,7 @@ def build_poller(settings: PollerSettings) -> Poller:
     keep = LogFilter(settings.log_types, settings.min_log_level, settings.api_endpoints)
     if keep.unknown_types():
         logger.warning("LOG_TYPES lists codes missing from the level table", extra={"codes": keep.unknown_types()})
-    routes = poller_routes(routes_file())  # a bad routes file raises here, before anything is read
+    routes = poller_routes(settings.routes_file)  # a bad routes file raises here, before anything is read
     return Poller(
         source=log_source(settings.auth0),
         store=CheckpointStore(
