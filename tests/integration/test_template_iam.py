@@ -64,7 +64,7 @@ def calls(proxy: FaultProxy, stack: TemplateStack) -> set[Grant]:
         assert target, f"a request without X-Amz-Target (not the JSON protocol): {request.method} {request.path}"
         prefix, operation = target.split(".", 1)
         body: dict[str, Any] = json.loads(request.body or b"{}")
-        named = body.get("QueueUrl") or body.get("TableName") or body.get("SecretId") or body.get("Name")
+        named = str(body.get("QueueUrl") or body.get("TableName") or body.get("SecretId") or body.get("Name"))
         if named not in arns and prefix == "secretsmanager":  # a secret a routes file names
             arns[named] = stack.client("secretsmanager").describe_secret(SecretId=named)["ARN"]
         if named not in arns and prefix == "AmazonSSM":
