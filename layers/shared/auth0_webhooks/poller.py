@@ -1,4 +1,4 @@
-"""One poller run: lease → checkpoint → Auth0 log pages → filter → SQS → checkpoint.
+"""One poller run: lease → checkpoint → Auth0 log pages → routes → SQS → checkpoint.
 
 A run first takes the checkpoint's lease; if another run holds it, this one ends at once
 without reading. Each page is put in ``log_id`` order and anything at or before the
@@ -6,8 +6,10 @@ checkpoint is dropped (reported as an anomaly), so the checkpoint only moves for
 moves only after SQS accepted every message before it, and only by a conditional write. A run
 ends when it has caught up, when too little time is left for another page, when the rate
 limit will not reset in time, or when another poller moved the checkpoint; none of these
-loses a log. An Auth0 or SQS failure raises after the checkpoint was moved to the last log
-before the first message SQS refused.
+loses a log. Each route takes its own logs into messages of its own (``routes.enqueue``: the
+``default`` route, from LOG_TYPES, MIN_LOG_LEVEL and API_ENDPOINTS, without a routes file). An
+Auth0 or SQS failure raises after the checkpoint was moved to the last log below every message
+SQS did not accept.
 
 (Over 300 lines on purpose: the run's rules about the checkpoint, the order of a page and the
 lease only make sense read together.)
