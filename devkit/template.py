@@ -157,6 +157,9 @@ class Function:
     properties: dict[str, Any]  # as written, with Globals merged; resolve with TemplateStack.resolve
 
 
+LAYERS_MOUNT = "/opt/"  # where Lambda unpacks a function's layers
+
+
 @dataclass
 class TemplateStack(Stack):
     """A :class:`Stack` made from template.yaml; knows each function's environment."""
@@ -176,7 +179,21 @@ class TemplateStack(Stack):
             raise KeyError(f"no function {function!r} with these parameters; there are {sorted(self.functions)}")
         variables = self.functions[function].properties.get("Environment", {}).get("Variables", {})
         resolved = {name: self.resolve(value) for name, value in variables.items()}
-        return {name: str(value) for name, value in resolved.items() if value is not NO_VALUE}
+        return {name: self._mounted(function, str(value)) for name, value in resolved.items() if value is not NO_VALUE}
+
+    def _mounted(self, function: str, value: str) -> str:
+        """A path under /opt, where Lambda mounts the function's layers, as the local file it comes from
+        (a plain-files layer's ContentUri); any other value as it is."""
+        if not value.startswith(LAYERS_MOUNT):
+            return value
+        defaults = self.template.get("Globals", {}).get("Function", {}).get("Layers", [])
+        for layer in [*defaults, *self.functions[function].properties.get("Layers", [])]:
+            resource = self.template["Resources"].get(layer.get("Ref", "") if isinstance(layer, dict) else "", {})
+            local = self.template_path.parent / str(resource.get("Properties", {}).get("ContentUri", "")).strip("/")
+            candidate = local / value.removeprefix(LAYERS_MOUNT)
+            if candidate.is_file():
+                return str(candidate)
+        return value
 
     def set_secret(self, logical_id: str, value: str) -> None:
         """Change a secret's value, as ``aws secretsmanager put-secret-value`` would (e.g. to a local URL)."""

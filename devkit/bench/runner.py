@@ -11,7 +11,7 @@ from typing import IO, Any
 from ..aws import MotoServer, Stack, create_stack
 from ..logs import LogFactory
 from ..tenant import LocalTenant
-from . import footprint, throughput
+from . import footprint, routes, throughput
 from .config import CLIENT_ID, CLIENT_SECRET, LARGE_EVERY, ROOT, SECRET, ByteCounter, Counts, Figure, Scale
 from .cost import PRICES_AS_OF, cost_lines
 from .fixed_cost import FixedCost, fixed_monthly_cost
@@ -52,6 +52,7 @@ class Bench:
                 ("backlog drain", throughput.backlog_drain),
                 ("delivery", throughput.delivery),
                 ("CPU per log", footprint.cpu_per_log),
+                ("CPU per log with routes", routes.poller_routes_cpu),
                 ("cold start", footprint.cold_start),
                 ("peak memory", footprint.peak_memory),
                 ("latency", throughput.latency),

@@ -15,6 +15,7 @@ ROWS = (
     "2. delivery",
     "3a. poller CPU per log",
     "3b. deliverer CPU per log",
+    "3c. poller CPU per log, three routes",
     "4. cold start: import poller handler",
     "4. cold start: import deliverer handler",
     "5a. peak memory: poller",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from typing import Any
 
 import pytest
@@ -26,7 +27,13 @@ from tests.integration.conftest import AUTHORIZATION, LOCAL_SETTINGS, SIGNING_SE
 
 Grant = tuple[str, str]  # (IAM action, resource ARN)
 
-SERVICES = {"AmazonSQS": "sqs", "DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager"}
+SERVICES = {"AmazonSQS": "sqs", "DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager", "AmazonSSM": "ssm"}
+# The only wildcards a role may hold: the secrets and parameters under the stack's own prefix, which a
+# routes file names (the routes check refuses any other); {stack} is the stack's name.
+PREFIXED = {
+    "RouteSecrets": "arn:aws:secretsmanager:us-east-1:123456789012:secret:{stack}/*",
+    "RouteParameters": "arn:aws:ssm:us-east-1:123456789012:parameter/{stack}/*",
+}
 # API operations authorised by another action's name (the batch calls), per the service authorization reference.
 IAM_ACTION = {
     "SendMessageBatch": "SendMessage",
@@ -57,7 +64,11 @@ def calls(proxy: FaultProxy, stack: TemplateStack) -> set[Grant]:
         assert target, f"a request without X-Amz-Target (not the JSON protocol): {request.method} {request.path}"
         prefix, operation = target.split(".", 1)
         body: dict[str, Any] = json.loads(request.body or b"{}")
-        named = body.get("QueueUrl") or body.get("TableName") or body.get("SecretId")
+        named = str(body.get("QueueUrl") or body.get("TableName") or body.get("SecretId") or body.get("Name"))
+        if named not in arns and prefix == "secretsmanager":  # a secret a routes file names
+            arns[named] = stack.client("secretsmanager").describe_secret(SecretId=named)["ARN"]
+        if named not in arns and prefix == "AmazonSSM":
+            arns[named] = f"arn:aws:ssm:us-east-1:123456789012:parameter{named}"
         assert named in arns, f"{target} on {named}, which is not a resource of the stack"
         found.add((f"{SERVICES[prefix]}:{IAM_ACTION.get(operation, operation)}", arns[named]))
     return found
@@ -79,7 +90,11 @@ def grants(stack: TemplateStack, function: str) -> tuple[set[Grant], list[dict[s
             if statement.get("Sid") == "Logs":
                 logs.append({"actions": sorted(actions), "resources": resources})
                 continue
-            assert "*" not in "".join(actions + resources), statement
+            if statement.get("Sid") in PREFIXED:
+                assert resources == [PREFIXED[statement["Sid"]].format(stack=stack.name)], statement
+                assert "*" not in "".join(actions), statement
+            else:
+                assert "*" not in "".join(actions + resources), statement
             pairs |= {(action, resource) for action in actions for resource in resources}
     return pairs, logs
 
@@ -92,8 +107,22 @@ def assert_exact(stack: TemplateStack, function: str, made: set[Grant], allowed_
     allowed, logs = grants(stack, function)
     log_group = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{stack.name}-{function}:*"
     assert logs == [{"actions": RUNTIME_LOG_ACTIONS, "resources": [log_group]}]
-    assert made - allowed == set(), "calls the role does not allow"
-    assert allowed - made - (allowed_beyond or set()) == set(), "allowed but never called"
+    prefixed = {(action, arn) for action, arn in allowed if arn.endswith("/*")}
+    by_prefix = {(a, arn) for a, arn in made for p_action, p in prefixed if a == p_action and fnmatch(arn, p)}
+    assert made - allowed - by_prefix == set(), "calls the role does not allow"
+    used = {(a, p) for a, p in prefixed if any(a == b and fnmatch(arn, p) for b, arn in made)}
+    assert allowed - made - used - (allowed_beyond or set()) == set(), "allowed but never called"
+
+
+ROUTES_WITH_KEYS = """
+routes:
+  - id: siem
+    pii: {{hash: [email], hash_key_secret: {stack}/siem-hash-key}}
+    destination: {{type: webhook, url: "https://siem.example/in"}}
+  - id: events
+    pii: {{hash: [ip], hash_key_secret: /{stack}/events-hash-key}}
+    destination: {{type: eventbridge, bus: auth0-logs}}
+"""
 
 
 def test_the_poller_role_allows_exactly_its_calls(template_stack, proxy, monkeypatch):
@@ -111,7 +140,30 @@ def test_the_poller_role_allows_exactly_its_calls(template_stack, proxy, monkeyp
     made = calls(proxy, template_stack)
     secrets = {template_stack.physical_ids[s] for s in ("SecretAuth0ClientSecret", "SecretSlackIncomingWebhookUrl")}
     assert {resource for action, resource in made if action == "secretsmanager:GetSecretValue"} == secrets
-    assert_exact(template_stack, "poller", made)
+    allowed, _ = grants(template_stack, "poller")
+    route_secrets = {(action, arn) for action, arn in allowed if arn.endswith("/*")}
+    assert_exact(template_stack, "poller", made, allowed_beyond=route_secrets)  # no routes file: none read
+
+
+def test_the_poller_may_read_the_route_secrets_under_the_stack_prefix(template_stack, proxy, monkeypatch, tmp_path):
+    stack = template_stack.name
+    template_stack.client("secretsmanager").create_secret(Name=f"{stack}/siem-hash-key", SecretString="k1")
+    template_stack.client("ssm").put_parameter(Name=f"/{stack}/events-hash-key", Value="k2", Type="SecureString")
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES_WITH_KEYS.format(stack=stack))
+    logs = LogFactory(seed=23).many(5)
+    with LocalTenant() as tenant:
+        tenant.add(logs)
+        use_environ(monkeypatch, template_stack, "poller", AUTH0_DOMAIN=tenant.url, ROUTES_FILE=str(routes))
+        from functions.poller.app import lambda_handler
+
+        result = lambda_handler(load_event("scheduled.json"), LambdaContext(60))
+
+    assert result["routed"] == {"siem": 5, "events": 5}
+    made = calls(proxy, template_stack)
+    assert ("ssm:GetParameter", f"arn:aws:ssm:us-east-1:123456789012:parameter/{stack}/events-hash-key") in made
+    dead_letters = {("sqs:SendMessage", template_stack.attributes["DeadLetterQueue"]["Arn"])}  # the test above
+    assert_exact(template_stack, "poller", made, allowed_beyond=dead_letters)  # both prefixed statements used
 
 
 def test_the_deliverer_role_allows_exactly_its_calls_and_the_event_source_s(template_stack, proxy, monkeypatch):

@@ -23,6 +23,28 @@ from auth0_webhooks.routes.validate import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "routes.yaml"
+
+
+def uncommented(path: Path) -> str:
+    """The shipped file with its example switched on: each line's first "# " removed (prose is "## ")."""
+    lines = path.read_text().splitlines()
+    return "\n".join(line[2:] if line.startswith("# ") else "" if line == "#" else line for line in lines) + "\n"
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text(uncommented(SHIPPED))
+    return path
+
+
+def test_the_shipped_file_has_no_routes_so_deployments_keep_the_default_route(capsys: pytest.CaptureFixture[str]):
+    report = check_file(SHIPPED, secret_prefix="auth0-webhooks")
+    assert report.ok and report.routes == ()
+    assert main([str(SHIPPED)]) == 0
+    assert "OK, no routes" in capsys.readouterr().out
+
+
 GOOD: dict[str, Any] = {
     "routes": [
         {
@@ -48,8 +70,8 @@ def changed(route: int, part: str | None, **fields: Any) -> dict[str, Any]:
     return data
 
 
-def test_the_shipped_example_passes_with_the_stack_prefix():
-    report = check_file(SHIPPED, secret_prefix="auth0-webhooks")
+def test_the_shipped_example_passes_with_the_stack_prefix(example: Path):
+    report = check_file(example, secret_prefix="auth0-webhooks")
     assert report.ok, report.text()
     assert [route.id for route in report.routes] == ["siem", "security", "events"]
     siem, security, events = report.routes
@@ -62,8 +84,8 @@ def test_the_shipped_example_passes_with_the_stack_prefix():
     assert isinstance(events.destination, EventBridgeDestination)
 
 
-def test_load_routes_returns_frozen_typed_routes():
-    routes = load_routes(SHIPPED)
+def test_load_routes_returns_frozen_typed_routes(example: Path):
+    routes = load_routes(example)
     with pytest.raises(AttributeError):
         routes[0].id = "other"  # type: ignore[misc]
     assert isinstance(routes, tuple)
@@ -197,12 +219,14 @@ def test_a_key_given_twice_is_an_error_not_a_silent_overwrite(tmp_path: Path):
     assert report.errors == ("is not valid YAML at line 6: key 'url' is given twice in one mapping",)
 
 
-def test_check_main_prints_the_report_and_exits_1_on_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    path = tmp_path / "routes.yaml"
+def test_check_main_prints_the_report_and_exits_1_on_errors(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str]
+):
+    path = tmp_path / "bad.yaml"
     path.write_text("routes:\n  - id: a\n    destination: {type: webhook, url: 'http://x'}\n")
     assert main([str(path)]) == 1
     assert "error: route a: destination.url: must be an https:// URL" in capsys.readouterr().out
-    assert main([str(SHIPPED)]) == 0
+    assert main([str(example)]) == 0
     assert "OK, 3 routes" in capsys.readouterr().out
 
 

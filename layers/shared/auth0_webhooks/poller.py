@@ -1,4 +1,4 @@
-"""One poller run: lease → checkpoint → Auth0 log pages → filter → SQS → checkpoint.
+"""One poller run: lease → checkpoint → Auth0 log pages → routes → SQS → checkpoint.
 
 A run first takes the checkpoint's lease; if another run holds it, this one ends at once
 without reading. Each page is put in ``log_id`` order and anything at or before the
@@ -6,8 +6,10 @@ checkpoint is dropped (reported as an anomaly), so the checkpoint only moves for
 moves only after SQS accepted every message before it, and only by a conditional write. A run
 ends when it has caught up, when too little time is left for another page, when the rate
 limit will not reset in time, or when another poller moved the checkpoint; none of these
-loses a log. An Auth0 or SQS failure raises after the checkpoint was moved to the last log
-before the first message SQS refused.
+loses a log. Each route takes its own logs into messages of its own (``routes.enqueue``: the
+``default`` route, from LOG_TYPES, MIN_LOG_LEVEL and API_ENDPOINTS, without a routes file). An
+Auth0 or SQS failure raises after the checkpoint was moved to the last log below every message
+SQS did not accept.
 
 (Over 300 lines on purpose: the run's rules about the checkpoint, the order of a page and the
 lease only make sense read together.)
@@ -17,8 +19,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -28,13 +30,15 @@ from . import clients
 from .alerts import slack_for
 from .auth0_source import Auth0LogSource, Page
 from .checkpoint import CheckpointStore
-from .dead_letters import dead_letter_message
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
 from .log_entry import log_id, parse_date
-from .messages import Message
-from .queue import LogQueue, batch_messages
+from .queue import LogQueue
 from .redaction import describe
+from .routes import default_route
+from .routes.enqueue import page_messages, safe_checkpoint
+from .routes.plan import CompiledRoute, compile_route
+from .routes.runtime import poller_routes
 from .settings import Auth0Settings, PollerSettings
 
 logger = Logger(child=True)
@@ -42,6 +46,8 @@ logger = Logger(child=True)
 # the first new log this much newer than the checkpoint's newest log makes the run ask Auth0 for
 # the oldest log it keeps: if that is past the checkpoint, the logs in between are gone
 GAP_SUSPECT_SECONDS = 3600.0
+# the poller needs a route's match and PII rules only: the destination is the deliverer's business
+UNUSED_URL = "https://deliverer.invalid"
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class RunResult:
     stale_dropped: int = 0  # logs Auth0 sent that were at or before the checkpoint
     retention_gaps: int = 0  # 1 when the checkpoint was older than the oldest log Auth0 keeps
     moved: bool = False  # the checkpoint moved during this run
+    routed: dict[str, int] = field(default_factory=dict)  # logs queued per route (the summary only, no metric)
 
     def add_page(self, page: Page) -> None:
         self.auth0_requests += page.request_count
@@ -130,8 +137,11 @@ class Poller:
         timing: Timing = Timing(),
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        routes: Sequence[CompiledRoute] = (),
     ) -> None:
+        """``routes``: where each log goes; none means the one ``default`` route taking what ``keep`` keeps."""
         self.source, self.store, self.queue, self.keep = source, store, queue, keep
+        self.routes = tuple(routes) or (_default_route(keep),)
         self.batch_size, self.start_from, self.timing, self._clock = batch_size, start_from, timing, clock
         self._wall_clock = wall_clock
         self.run_id = uuid.uuid4().hex
@@ -245,30 +255,22 @@ class Poller:
     def _enqueue(
         self, entries: list[Any], texts: list[str] | None, cursor: str | None, result: RunResult
     ) -> str | None:
-        """Queue one page's kept logs (in log_id order), then move the checkpoint past the whole page."""
-        ids: list[str] = []
-        malformed: list[Message] = []
-        kept: list[dict[str, Any]] = []
-        kept_texts: list[str] = []
-        for index, entry in enumerate(entries):
-            entry_id = log_id(entry)
-            if entry_id is None:
-                malformed.append(dead_letter_message(entry, "malformed log: no log_id or _id"))
-                continue
-            ids.append(entry_id)
-            if self.keep(entry):
-                kept.append(entry)
-                kept_texts.append(texts[index] if texts is not None else "")
-        messages = malformed + batch_messages(kept, self.batch_size, texts=kept_texts if texts is not None else None)
+        """Queue one page's logs for every route (in log_id order), then move the checkpoint past the whole page."""
+        plan = page_messages(entries, texts, self.routes, self.batch_size)
+        ids = [entry_id for entry_id in map(log_id, entries) if entry_id]
         try:
-            self.queue.send(messages)
+            self.queue.send(plan.messages)
         except QueueError as error:
-            self._advance_after_failure(entries, messages[error.accepted], cursor, result)
+            to = safe_checkpoint(ids, plan.messages[error.accepted :])
+            if to is not None:
+                self._advance(cursor, to, entries, result)
             raise
-        result.kept += len(kept)
-        result.messages += len(messages)
-        result.dead_lettered += sum(1 for m in messages if m.dead_letter)
-        result.enqueued += sum(len(m.log_ids) for m in messages if not m.dead_letter)
+        result.kept += plan.kept
+        result.messages += len(plan.messages)
+        result.dead_lettered += sum(1 for m in plan.messages if m.dead_letter)
+        result.enqueued += sum(len(m.log_ids) for m in plan.messages if not m.dead_letter)
+        for route_id, count in plan.routed.items():
+            result.routed[route_id] = result.routed.get(route_id, 0) + count
         return self._advance(cursor, ids[-1], entries, result)
 
     def _advance(self, cursor: str | None, to: str, entries: list[Any], result: RunResult) -> str | None:
@@ -284,15 +286,11 @@ class Poller:
         result.checkpoint, result.newest_log_date, result.moved = to, newest_date, True
         return to
 
-    def _advance_after_failure(
-        self, entries: list[Any], refused: Message, cursor: str | None, result: RunResult
-    ) -> None:
-        """Move the checkpoint to the last log before the first message SQS refused."""
-        if not refused.log_ids:
-            return  # a malformed entry: those go first, so nothing after it was sent
-        below = [entry_id for entry_id in map(log_id, entries) if entry_id and entry_id < refused.log_ids[0]]
-        if below:
-            self._advance(cursor, below[-1], entries, result)
+
+def _default_route(keep: LogFilter) -> CompiledRoute:
+    """The ``default`` route of a poller built with only a filter (no PII: each log's text goes as Auth0 sent it)."""
+    compiled = compile_route(default_route(UNUSED_URL), hash_key=None)
+    return replace(compiled, matches=keep)
 
 
 def _newest_date(entries: list[Any]) -> str | None:
@@ -322,6 +320,7 @@ def build_poller(settings: PollerSettings) -> Poller:
     keep = LogFilter(settings.log_types, settings.min_log_level, settings.api_endpoints)
     if keep.unknown_types():
         logger.warning("LOG_TYPES lists codes missing from the level table", extra={"codes": keep.unknown_types()})
+    routes = poller_routes(settings.routes_file)  # a bad routes file raises here, before anything is read
     return Poller(
         source=log_source(settings.auth0),
         store=CheckpointStore(
@@ -331,4 +330,5 @@ def build_poller(settings: PollerSettings) -> Poller:
         keep=keep,
         batch_size=settings.batch_size,
         start_from=settings.start_from,
+        routes=routes,
     )

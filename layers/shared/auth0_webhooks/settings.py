@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .env import Env, Secret
@@ -159,6 +160,7 @@ class PollerSettings:
     min_log_level: int | None
     api_endpoints: tuple[str, ...]
     slack: SlackSettings
+    routes_file: Path | None = None  # ROUTES_FILE; None: the default route, from the settings above
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PollerSettings:
@@ -180,7 +182,13 @@ class PollerSettings:
                 "API_ENDPOINTS", r"[a-z0-9_-]+", "Management API endpoints such as users,connections"
             ),
             slack=SlackSettings.from_env(env),
+            routes_file=_routes_file(env),
         )
+
+
+def _routes_file(env: Env) -> Path | None:
+    value = env.text("ROUTES_FILE")
+    return Path(value) if value else None
 
 
 def _queue_url(env: Env, name: str) -> str:
@@ -208,6 +216,7 @@ class DelivererSettings:
     retry_base_seconds: int
     retry_max_seconds: int
     slack: SlackSettings
+    routes_file: Path | None = None  # ROUTES_FILE; None: the default route, from the settings above
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DelivererSettings:
@@ -244,6 +253,7 @@ class DelivererSettings:
             retry_base_seconds=env.integer("RETRY_BASE_SECONDS", default=30, low=1, high=3600),
             retry_max_seconds=env.integer("RETRY_MAX_SECONDS", default=900, low=1, high=43200),
             slack=SlackSettings.from_env(env),
+            routes_file=_routes_file(env),
         )
 
     def secrets(self) -> tuple[str, ...]:

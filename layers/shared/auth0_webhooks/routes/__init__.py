@@ -2,7 +2,9 @@
 
 ``load`` reads a routes file and ``validate`` checks it (or builds the ``default`` route from today's settings),
 ``match`` decides which logs a route takes, ``pii`` scrubs them, ``plan`` fans a page of logs out
-to every route, ``formats`` makes a webhook's request bodies, ``eventbridge`` puts them on a bus,
+to every route, ``runtime`` gives a function its routes at cold start (hash keys read from their
+secrets), ``enqueue`` makes a page's SQS messages for every route and says how far the checkpoint
+may move, ``formats`` makes a webhook's request bodies, ``eventbridge`` puts them on a bus,
 and ``check`` reports on a file.
 """
 

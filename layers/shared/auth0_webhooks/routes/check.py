@@ -36,7 +36,9 @@ class CheckReport:
         routes.yaml: 1 error
           error: route x: id: is required
         """
-        if self.ok:
+        if self.ok and not self.routes:
+            head = f"{self.source}: OK, no routes (the default route, from the stack's webhook settings)"
+        elif self.ok:
             head = f"{self.source}: OK, {len(self.routes)} route{'s' if len(self.routes) != 1 else ''}"
             head += "".join(f"\n  {route.id}: {route.destination.type}" for route in self.routes)
         else:
@@ -53,6 +55,8 @@ def check_file(path: Path, secret_prefix: str | None = None) -> CheckReport:
         data = read_yaml(path)
     except RoutesError as error:
         return CheckReport(str(path), errors=tuple(error.problems))
+    if data is None:
+        return CheckReport(str(path))  # only comments: no routes, the default route
     found = errors(data, secret_prefix)
     if found:
         return CheckReport(str(path), errors=tuple(map(str, found)))

@@ -17,7 +17,6 @@ route, and nobody without the key can reverse it by dictionary); ``mask`` replac
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
@@ -76,19 +75,42 @@ class PiiTransform:
             *((tuple(path.split(".")), _mask) for path in pii.mask),
         ]
         self._key = key or b""
-
-    def __call__(self, log: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = copy.deepcopy(dict(log))
+        # bare names are applied while the log is copied, in one walk (a walk per name cost several)
+        self._names: dict[str, list[Callable[[Any], Any] | None]] = {}
         for steps, replace in self._rules:
             if len(steps) == 1:
-                _everywhere(out, steps[0], replace)
-            else:
-                _at_path(out, steps, replace)
+                self._names.setdefault(steps[0], []).append(replace)
+        self._paths = [(steps, replace) for steps, replace in self._rules if len(steps) > 1]
+
+    def __call__(self, log: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = _scrubbed_copy(dict(log), self._names)
+        for steps, replace in self._paths:
+            _at_path(out, steps, replace)
         return out
 
     def _hash(self, value: Any) -> str:
         raw = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
         return HASH_PREFIX + hmac.new(self._key, raw.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _scrubbed_copy(node: Any, names: Mapping[str, list[Callable[[Any], Any] | None]]) -> Any:
+    """A copy of a log's JSON tree in which every field named in ``names``, at any depth, had its rules
+    applied in order (None: dropped). Leaves are immutable, so they are shared, not copied."""
+    if isinstance(node, list):
+        return [_scrubbed_copy(item, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, original in node.items():
+        rules = names.get(key, ())
+        if None in rules:
+            continue  # dropped (drop rules come first)
+        value = original
+        for replace in rules:
+            if value is not None and replace is not None:
+                value = replace(value)
+        out[key] = _scrubbed_copy(value, names) if isinstance(value, (dict, list)) else value
+    return out
 
 
 def _mask(value: Any) -> str:
@@ -102,16 +124,6 @@ def _apply(node: dict[str, Any], name: str, replace: Callable[[Any], Any] | None
         del node[name]
     elif node[name] is not None:
         node[name] = replace(node[name])
-
-
-def _everywhere(node: Any, name: str, replace: Callable[[Any], Any] | None) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _everywhere(item, name, replace)
-    elif isinstance(node, dict):
-        _apply(node, name, replace)
-        for value in node.values():
-            _everywhere(value, name, replace)
 
 
 def _at_path(node: Any, steps: tuple[str, ...], replace: Callable[[Any], Any] | None) -> None:
