@@ -16,6 +16,7 @@ from auth0_webhooks.dead_letters import ROUTE
 from auth0_webhooks.errors import RoutesError
 from auth0_webhooks.queue import LogQueue, batch_messages
 from auth0_webhooks.routes import formats
+from auth0_webhooks.signing import batch_id
 
 from devkit.aws import Stack
 from devkit.logs import LogFactory
@@ -131,7 +132,7 @@ def test_every_format_reaches_the_receiver_as_it_expects(
         assert headers.get("content-encoding") == ("gzip" if compression == "gzip" else None)
         assert headers["content-type"] == ("application/x-ndjson" if "jsonlines" in shape else "application/json")
         body = formats.Body(b"", {}, tuple(delivery.log_ids))
-        assert headers["webhook-id"] == formats.webhook_id("siem", body, shape)  # type: ignore[arg-type]
+        assert headers["webhook-id"] == formats.webhook_id("siem", body, shape)
         assert headers["webhook-id"].startswith("siem_")
     assert dead_letters(stack) == []
 
@@ -191,14 +192,15 @@ def test_an_unknown_route_is_dead_lettered_with_the_reason_never_dropped(routes_
 
 
 def test_a_message_without_a_route_goes_to_the_default_route(routes_env, stack, receivers):
-    write_routes(routes_env, {"id": "default", "destination": hook(receivers[1])}, {"id": "x", "destination": hook(receivers[2])})
+    default = {"id": "default", "destination": hook(receivers[1])}
+    write_routes(routes_env, default, {"id": "x", "destination": hook(receivers[2])})
     logs = LogFactory(seed=63).many(3)
     enqueue_route(stack, None, logs)
 
     run_until_settled(stack)
 
     assert receivers[1].delivered_ids == [log["log_id"] for log in logs] and receivers[2].deliveries == []
-    assert receivers[1].deliveries[0].request.headers["webhook-id"] == formats.batch_id([log["log_id"] for log in logs])
+    assert receivers[1].deliveries[0].request.headers["webhook-id"] == batch_id([log["log_id"] for log in logs])
 
 
 def test_each_log_arrives_on_the_bus_once(routes_env, stack, receivers):

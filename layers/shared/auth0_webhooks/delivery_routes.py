@@ -49,7 +49,8 @@ def routing_for(settings: DelivererSettings) -> Routing:
             secrets["destination.signing_secret"] = settings.signing_secret.reveal()
         return Routing({route.id: build(route, secrets, parts, "WEBHOOK_TIMEOUT")}, tuple(secrets.values()))
     routes = load_routes(settings.routes_file, secret_prefix=settings.stack_name)
-    destinations, values = {}, []
+    destinations: dict[str, Destination] = {}
+    values: list[str] = []
     for route in routes:
         secrets = read_secrets(route)
         destinations[route.id] = build(route, secrets, parts)
@@ -74,7 +75,6 @@ def read_secrets(route: Route) -> dict[str, str]:
         try:
             WebhookSigner(signing)
         except ValueError as error:
-            raise ConfigError(
-                f"route {route.id}: destination.signing_secret", f"a Standard Webhooks secret (whsec_ + base64): {error}"
-            ) from None
+            setting = f"route {route.id}: destination.signing_secret"
+            raise ConfigError(setting, f"a Standard Webhooks secret (whsec_ + base64): {error}") from None
     return found
