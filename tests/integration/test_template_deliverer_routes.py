@@ -32,7 +32,8 @@ def test_the_deliverer_puts_events_only_on_the_buses_its_role_allows(
 
     queue_url = bus_to_queue(stack, "siem")
     routes = tmp_path / "routes.yaml"
-    routes.write_text(yaml.safe_dump({"routes": [{"id": "events", "destination": {"type": "eventbridge", "bus": "siem"}}]}))
+    route = {"id": "events", "destination": {"type": "eventbridge", "bus": "siem"}}
+    routes.write_text(yaml.safe_dump({"routes": [route]}))
     logs = LogFactory(seed=70).many(3)
     sqs = stack.client("sqs")
     sqs.send_message(
