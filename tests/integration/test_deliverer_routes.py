@@ -286,3 +286,20 @@ def test_a_slow_route_cannot_take_every_slot(routes_env, stack, receivers):
     assert slow.max_in_flight == 2 and fast.max_in_flight <= 3
     assert slow.delivered_ids == [log["log_id"] for log in logs[:6]]
     assert fast.delivered_ids == [log["log_id"] for log in logs[6:]]
+
+
+def test_max_per_second_holds_back_what_its_pace_cannot_send_in_time(routes_env, stack, receivers):
+    receiver = receivers[1]
+    write_routes(routes_env, {"id": "slow", "destination": hook(receiver, format="object", max_per_second=0.01)})
+    logs = LogFactory(seed=71).many(3)
+    enqueue_route(stack, "slow", logs)
+
+    assert source(stack).poll_once(lambda_handler) == (1, 0)
+
+    assert len(receiver.deliveries) == 1  # the next slot is 100 s away: past this invocation
+    [again] = stack.drain()
+    attributes = {name: value["StringValue"] for name, value in again["MessageAttributes"].items()}
+    assert (attributes[ROUTE], attributes["attempts"]) == ("slow", "0")  # not counted as an attempt
+    sent = receiver.deliveries[0].log_ids
+    assert sorted(sent + [e["log_id"] for e in json.loads(again["Body"])]) == [log["log_id"] for log in logs]
+    assert dead_letters(stack) == []
