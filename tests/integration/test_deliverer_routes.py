@@ -303,3 +303,22 @@ def test_max_per_second_holds_back_what_its_pace_cannot_send_in_time(routes_env,
     sent = receiver.deliveries[0].log_ids
     assert sorted(sent + [e["log_id"] for e in json.loads(again["Body"])]) == [log["log_id"] for log in logs]
     assert dead_letters(stack) == []
+
+
+def test_a_rotated_signing_secret_is_used_without_a_redeploy(routes_env, stack, secrets, receivers):
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
+    receiver = receivers[0]
+    write_routes(routes_env, {"id": "siem", "destination": hook(receiver, secrets)})
+    enqueue_route(stack, "siem", LogFactory(seed=72).many(2))
+    run_until_settled(stack)
+    rotated = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
+    stack.client("secretsmanager").put_secret_value(SecretId=secrets["signing"], SecretString=rotated)
+    clear_caches()  # type: ignore[no-untyped-call]  # five minutes pass: Powertools reads the secret again
+    receiver.secret = rotated
+    enqueue_route(stack, "siem", LogFactory(seed=73).many(2))
+
+    run_until_settled(stack)
+
+    assert [d.verified for d in receiver.deliveries] == [True, True]
+    assert dead_letters(stack) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from . import clients
 from .destinations import Destination, Parts, build
@@ -31,31 +32,49 @@ class Routing:
     secrets: tuple[str, ...]  # every secret value read for them: masked in alerts and logs
 
 
-@cache
 def routing_for(settings: DelivererSettings) -> Routing:
-    """Every route's destination; raises :class:`ConfigError` (a :class:`RoutesError` for the file)."""
-    parts = Parts(clients.http_session, clients.events)
+    """Every route's destination; raises :class:`ConfigError` (a :class:`RoutesError` for the file).
+
+    Built once per container, and again when a secret's value changes (read through Powertools'
+    5-minute cache), so a rotated secret is used without a redeploy.
+    """
     if settings.routes_file is None:
-        route = default_route(
-            settings.webhook_url,
-            send_as_batch=settings.send_as_batch,
-            concurrency=settings.concurrency,
-            timeout=settings.timeout,
-        )
-        secrets = {}
-        if settings.authorization is not None:
-            secrets["destination.authorization_secret"] = settings.authorization.reveal()
-        if settings.signing_secret is not None:
-            secrets["destination.signing_secret"] = settings.signing_secret.reveal()
-        return Routing({route.id: build(route, secrets, parts, "WEBHOOK_TIMEOUT")}, tuple(secrets.values()))
-    routes = load_routes(settings.routes_file, secret_prefix=settings.stack_name)
-    destinations: dict[str, Destination] = {}
-    values: list[str] = []
-    for route in routes:
-        secrets = read_secrets(route)
-        destinations[route.id] = build(route, secrets, parts)
-        values += secrets.values()
-    return Routing(destinations, tuple(values))
+        return _default_routing(settings)
+    routes = _routes(settings.routes_file, settings.stack_name)
+    return _routing(routes, tuple(tuple(read_secrets(route).items()) for route in routes))
+
+
+@cache
+def _default_routing(settings: DelivererSettings) -> Routing:
+    route = default_route(
+        settings.webhook_url,
+        send_as_batch=settings.send_as_batch,
+        concurrency=settings.concurrency,
+        timeout=settings.timeout,
+    )
+    secrets = {}
+    if settings.authorization is not None:
+        secrets["destination.authorization_secret"] = settings.authorization.reveal()
+    if settings.signing_secret is not None:
+        secrets["destination.signing_secret"] = settings.signing_secret.reveal()
+    destination = build(route, secrets, _parts(), "WEBHOOK_TIMEOUT")
+    return Routing({route.id: destination}, tuple(secrets.values()))
+
+
+@cache
+def _routes(path: Path, stack_name: str | None) -> tuple[Route, ...]:
+    return load_routes(path, secret_prefix=stack_name)
+
+
+@cache
+def _routing(routes: tuple[Route, ...], secrets: tuple[tuple[tuple[str, str], ...], ...]) -> Routing:
+    pairs = zip(routes, secrets, strict=True)
+    destinations = {route.id: build(route, dict(values), _parts()) for route, values in pairs}
+    return Routing(destinations, tuple(value for values in secrets for _, value in values))
+
+
+def _parts() -> Parts:
+    return Parts(clients.http_session, clients.events)
 
 
 def read_secrets(route: Route) -> dict[str, str]:
