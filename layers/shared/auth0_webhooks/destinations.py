@@ -126,7 +126,7 @@ class EventBridgeSender:
     schedule: PutSchedule = EVENTBRIDGE_SCHEDULE
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-    timeout_setting: str = "the deliverer's function timeout"
+    timeout_setting: str = "the deliverer's Timeout (an EventBridge call takes up to 8 s)"
 
     @property
     def endpoint(self) -> str:
