@@ -40,6 +40,7 @@ LEFT_TO_DEFAULTS: dict[str, dict[str, str]] = {
         "ALLOW_INSECURE_WEBHOOK": "only for local receivers; a deployed webhook is https",
         "RETRY_BASE_SECONDS": "the default backoff (30 s doubling) suits; not a stack parameter",
         "RETRY_MAX_SECONDS": "the default cap (900 s, SQS's longest delay) suits",
+        "ROUTES_FILE": "unset: the one route default from WEBHOOK_* (the poller's routes wiring sets it for both)",
     },
     "alerter": {"SLACK_SEND_SUCCESS": "alarm posts do not depend on it"},
 }
