@@ -2,7 +2,7 @@
 
 (Over 300 lines on purpose: every path a record can take, to delivered, retried or
 dead-lettered, is in this one file, so that "nothing is lost" can be checked by reading it.
-Parsing is in ``records``, the request in ``delivery``, Slack in ``alerts``.)
+Parsing is in ``records``, the routes in ``delivery_routes``, the requests in ``destinations``, Slack in ``alerts``.)
 
 Each record's ``route`` attribute picks its destination (absent: ``default``; a route this
 deliverer does not know: the logs are dead-lettered with the reason ``unknown route <id>``).
