@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
+import hmac
 import json
 import random
 import time
@@ -17,6 +21,8 @@ class Delivery:
     status: int
     log_ids: list[str]
     verified: bool | None  # None: no secret to check with
+    logs: list[dict[str, Any]] = field(default_factory=list)  # the logs, as a user's receiver reads them
+    shape: str = ""  # array, object, jsonlines, logstream-array, logstream-object, logstream-jsonlines
 
 
 @dataclass
@@ -46,7 +52,8 @@ class WebhookReceiver(LocalServer):
         self.in_flight = self.max_in_flight = 0
 
     def handle(self, request: Request) -> Reply:
-        ids = _log_ids(request.body) if self.inspect else []
+        shape, logs = read_logs(request) if self.inspect else ("", [])
+        ids = [str(e.get("log_id") or e.get("_id")) for e in logs]
         verified = self._verify(request) if self.secret and self.inspect else None
         with self.lock:
             self.in_flight += 1
@@ -57,7 +64,7 @@ class WebhookReceiver(LocalServer):
             with self.lock:
                 self.in_flight -= 1
                 reply = self._decide(request, ids, verified)
-                self.deliveries.append(Delivery(request, reply.status, ids, verified))
+                self.deliveries.append(Delivery(request, reply.status, ids, verified, logs, shape))
         return reply
 
     def _decide(self, request: Request, ids: list[str], verified: bool | None) -> Reply:
@@ -82,6 +89,9 @@ class WebhookReceiver(LocalServer):
     def _verify(self, request: Request) -> bool:
         from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+        json_text = request.headers.get("content-type", "").startswith("application/json")
+        if request.headers.get("content-encoding") == "gzip" or not json_text:  # the library parses JSON text
+            return verify_bytes(self.secret or "", request)
         try:
             Webhook(self.secret or "").verify(request.body, request.headers)
         except WebhookVerificationError:
@@ -115,13 +125,38 @@ class SlackReceiver(LocalServer):
             return [p["attachments"][0]["fallback"] for p in self.payloads]
 
 
-def _log_ids(body: bytes) -> list[str]:
+def read_logs(request: Request) -> tuple[str, list[dict[str, Any]]]:
+    """The body's shape and its logs, as a receiver would read them: gunzipped if
+    ``Content-Encoding: gzip``, JSON lines if ``application/x-ndjson``, Log Streams' ``{"log_id", "data"}``
+    wrappers unwrapped. ``("", [])`` for a body that is none of these."""
+    body = request.body
     try:
-        value = json.loads(body)
-    except ValueError:
-        return []
-    entries = value if isinstance(value, list) else [value]
-    return [str(e.get("log_id") or e.get("_id")) for e in entries if isinstance(e, dict)]
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        if request.headers.get("content-type", "").startswith("application/x-ndjson"):
+            text = body.decode("utf-8")
+            if not text.endswith("\n"):
+                return "", []
+            items, shape = [json.loads(line) for line in text.splitlines()], "jsonlines"
+        else:
+            value = json.loads(body)
+            items, shape = (value, "array") if isinstance(value, list) else ([value], "object")
+    except (ValueError, OSError, EOFError):
+        return "", []
+    if items and all(isinstance(i, dict) and set(i) == {"log_id", "data"} for i in items):
+        if any(not isinstance(i["data"], dict) or i["data"].get("log_id") != i["log_id"] for i in items):
+            return "", []
+        return f"logstream-{shape}", [i["data"] for i in items]
+    return shape, [i for i in items if isinstance(i, dict)]
+
+
+def verify_bytes(secret: str, request: Request) -> bool:
+    """Standard Webhooks' signature checked over the bytes received (what a gzip receiver must do)."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{request.headers.get('webhook-id')}.{request.headers.get('webhook-timestamp')}.".encode()
+    expected = base64.b64encode(hmac.new(key, signed + request.body, hashlib.sha256).digest()).decode()
+    given = [s.split(",", 1)[-1] for s in request.headers.get("webhook-signature", "").split()]
+    return any(hmac.compare_digest(expected, g) for g in given)
 
 
 def payload_fields(payload: dict[str, Any]) -> dict[str, str]:

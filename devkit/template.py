@@ -279,6 +279,9 @@ class TemplateStack(Stack):
             return all(self.resolve(item) for item in argument)
         if name == "Or":
             return any(self.resolve(item) for item in argument)
+        if name == "Split":
+            separator, text = argument
+            return str(self.resolve(text)).split(str(separator))
         if name == "Join":
             separator, items = argument
             return str(separator).join(str(item) for item in self.resolve(items))

@@ -150,7 +150,9 @@ def test_without_the_optional_secrets_neither_the_secrets_nor_their_settings_exi
     assert not {"WEBHOOK_AUTHORIZATION_ARN", "WEBHOOK_SECRET_ARN", "SLACK_INCOMING_WEBHOOK_URL_ARN"} & set(deliverer)
     assert "SLACK_INCOMING_WEBHOOK_URL_ARN" not in poller
     statements = stack.resolve(RESOURCES["DelivererRole"]["Properties"]["Policies"])[0]["PolicyDocument"]["Statement"]
-    assert not [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
+    # only the statement for secrets a routes file may name, under the stack's prefix
+    read = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
+    assert [s["Sid"] for s in read] == ["RouteSecrets"] and read[0]["Resource"].endswith(f":secret:{stack.name}/*")
     settings = DelivererSettings.from_env({**deliverer})
     assert (settings.authorization, settings.signing_secret, settings.slack.url) == (None, None, None)
 

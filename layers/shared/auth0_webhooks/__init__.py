@@ -26,8 +26,11 @@ Runtime: time windows (start points, replays, parallel drain; not yet wired into
 
 Runtime: delivering logs (the deliverer)
 
-- ``deliverer``: SQS records → webhook POSTs, retries and partial batch failures
-- ``records``: an SQS record as the deliverer reads it (logs from its body, attempt number)
+- ``deliverer``: SQS records → each route's destination, retries and partial batch failures
+- ``records``: an SQS record as the deliverer reads it (logs from its body, attempt number, route)
+- ``delivery_routes``: the deliverer's routes at cold start (the routes file, or ``default``)
+- ``destinations``: a route's destination (webhook, EventBridge) and how a new type plugs in
+- ``pace``: ``max_per_second``, a ceiling on requests a second to one destination
 - ``webhook``: one POST to the webhook, its outcome, and the retry backoff
 - ``signing``: Standard Webhooks signatures and batch ids
 - ``health``: each route's circuit breaker, held messages and delivery record (see ``health/__init__.py``)

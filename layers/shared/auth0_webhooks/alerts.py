@@ -124,16 +124,23 @@ class SlackAlerts:
     # -- the messages ------------------------------------------------------------------
 
     def delivery_failed(
-        self, log_ids: Sequence[str], endpoint: str, status: int | None, error: str, outcome: str
+        self,
+        log_ids: Sequence[str],
+        endpoint: str,
+        status: int | None,
+        error: str,
+        outcome: str,
+        route: str = "default",
     ) -> bool:
-        """A permanent failure or a dead-lettered batch; ``outcome`` says where the logs went."""
-        gone = status == 410
-        title = "Webhook endpoint is gone (410): fix WEBHOOK_URL" if gone else "Webhook delivery failed"
+        """A permanent failure or a dead-lettered batch of one route; ``outcome`` says where the logs went."""
+        fix = "WEBHOOK_URL" if route == "default" else f"route {route}'s destination.url"
+        title = f"Webhook endpoint is gone (410): fix {fix}" if status == 410 else "Webhook delivery failed"
         return self.post(
             title,
             RED,
             {
-                "Endpoint": host_of(endpoint),
+                "Route": route,
+                "Endpoint": host_of(endpoint) if endpoint else "none (unknown route)",
                 "Status": str(status) if status is not None else "no response",
                 "Logs": _shown_ids(log_ids),
                 "Outcome": outcome,

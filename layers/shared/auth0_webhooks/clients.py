@@ -32,17 +32,24 @@ for _name in QUIET_LOGGERS:
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+# EventBridge: one attempt of at most 8 s a call; the destination retries what failed within its deadline
+EVENTS_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
 
 
 @cache
-def _aws_client(service: str, endpoint: str | None, region: str | None) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name=region, config=AWS_CONFIG)  # type: ignore[call-overload]
+def _aws_client(service: str, endpoint: str | None, region: str | None, config: Config = AWS_CONFIG) -> Any:
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, config=config)  # type: ignore[call-overload]
 
 
-def aws_client(service: str) -> Any:
+def aws_client(service: str, config: Config = AWS_CONFIG) -> Any:
     endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return _aws_client(service, endpoint, region)
+    return _aws_client(service, endpoint, region, config)
+
+
+def events() -> Any:
+    """EventBridge, with :data:`EVENTS_CONFIG`'s short timeouts and no retries of its own."""
+    return aws_client("events", EVENTS_CONFIG)
 
 
 def sqs() -> SQSClient:

@@ -4,7 +4,8 @@ Every message bound for the dead-letter queue is built here (a log the poller ca
 logs the webhook refused or that ran out of attempts, a message that is not logs at all),
 and so is the message the redrive tool makes to bring dead letters back. A dead letter's
 attributes are the names below; ``reason`` is always cut to :data:`MAX_REASON_CHARS`.
-(Routes will add a ``route`` attribute here.)
+The deliverer's dead letters (and the logs it queues again) carry the ``route`` they belong to,
+the same attribute the poller's messages carry, so one route's dead letters can be moved alone.
 
 >>> message = dead_letter_batch([{"log_id": "900a", "type": "f"}], "webhook refused it: HTTP 404", 404, 1)
 >>> {name: message.attributes[name] for name in (CONTENT, REASON, STATUS, ATTEMPTS)}
@@ -29,6 +30,8 @@ STATUS = "status"  # the webhook's HTTP status, when it answered
 ATTEMPTS = "attempts"  # delivery attempts made (also on a message the deliverer queues again)
 LOG_ID = "log_id"  # the one log a single-entry dead letter holds
 SOURCE_MESSAGE_ID = "source_message_id"  # the SQS message whose body could not be read
+ROUTE = "route"  # the route the logs belong to (on the main queue too; absent means "default")
+DEFAULT_ROUTE = "default"
 # the attributes of a dead letter brought back to the main queue by the redrive tool
 PREVIOUS_REASON = "previous_reason"
 PREVIOUS_STATUS = "previous_status"

@@ -1,9 +1,14 @@
-"""The deliverer: SQS records → webhook POSTs, with partial batch failures.
+"""The deliverer: SQS records → each route's destination (webhook, EventBridge), with partial batch failures.
 
 (Over 300 lines on purpose: every path a record can take, to delivered, retried or
 dead-lettered, is in this one file, so that "nothing is lost" can be checked by reading it.
-Parsing is in ``records``, the request in ``delivery``, Slack in ``alerts``.)
+Parsing is in ``records``, the routes in ``delivery_routes``, the requests in ``destinations``, Slack in ``alerts``.)
 
+Each record's ``route`` attribute picks its destination (absent: ``default``; a route this
+deliverer does not know: the logs are dead-lettered with the reason ``unknown route <id>``).
+Each route's logs travel in messages of their own, so a route's retries, backoff and dead
+letters never touch another route's logs; each route has its own ``concurrency`` slots (and
+``max_per_second`` pace) over the shared thread pool, so a slow receiver cannot take them all.
 For each record (a JSON array of logs from the poller):
 
 - every log delivered → success;
@@ -17,7 +22,7 @@ For each record (a JSON array of logs from the poller):
   dead-letter queue with the last error;
 - a record that is not a JSON array of logs → the dead-letter queue with the reason.
 
-Records are handled concurrently; at most ``WEBHOOK_CONCURRENT_CALLS`` POSTs are in flight.
+Records are handled concurrently; at most a route's ``concurrency`` requests are in flight to it.
 Each POST checks the time when its turn comes and ends (its whole exchange) before the
 invocation's deadline less ``RESERVE_SECONDS``; a log not sent for lack of time comes back
 later without counting as an attempt. A record is judged by its body, never by its message
@@ -32,7 +37,7 @@ import asyncio
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
@@ -45,16 +50,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import clients
 from .alerts import SLACK_SECONDS_PER_INVOCATION, AlertOutbox, SlackAlerts, slack_for
-from .dead_letters import ATTEMPTS, dead_letter_body, dead_letter_message, why
+from .dead_letters import ATTEMPTS, ROUTE, dead_letter_body, dead_letter_message, why
+from .delivery_routes import routing_for
+from .destinations import DUPLICATE_ID, Destination
 from .errors import ConfigError, QueueError
-from .log_entry import log_id, log_ids, log_time
+from .log_entry import LogEntry, log_ids, log_time
 from .messages import Message, logs_message
 from .queue import LogQueue
-from .records import attempt_of, encode, parse
+from .records import attempt_of, encode, parse, route_of
 from .redaction import redact
 from .settings import DelivererSettings
-from .signing import WebhookSigner, batch_id
-from .webhook import Backoff, Outcome, WebhookClient
+from .webhook import MIN_POST_SECONDS, NOT_SENT, Backoff, Outcome
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -65,7 +71,7 @@ MAX_DELAY_SECONDS = 900  # SQS DelaySeconds cap, for logs queued again in single
 DEFAULT_BACKOFF = Backoff()
 RESERVE_SECONDS = 2.0  # kept at the end of an invocation for the SQS calls after the last POST
 SLACK_FLUSH_RESERVE_SECONDS = 0.5  # the invocation returns at least this long before its deadline
-DUPLICATE_ID = "another log in this message has the same log_id and different content"
+__all__ = ["DUPLICATE_ID", "Deliverer", "DeliveryStats", "build_deliverer"]
 
 
 class RetryLater(Exception):
@@ -99,18 +105,18 @@ class Deliverer:
 
     def __init__(
         self,
-        webhook: WebhookClient,
+        destinations: Mapping[str, Destination],
         queue: LogQueue,
         sqs: SQSClient,
         executor: ThreadPoolExecutor,
-        send_as_batch: bool,
         max_receive_count: int,
         alerts: SlackAlerts,
         backoff: Backoff = DEFAULT_BACKOFF,
         jitter: Callable[[], float] = lambda: random.uniform(0.5, 1.0),
     ) -> None:
-        self.webhook, self.queue, self.sqs, self.executor = webhook, queue, sqs, executor
-        self.send_as_batch, self.max_receive_count = send_as_batch, max_receive_count
+        self.destinations, self.queue, self.sqs, self.executor = destinations, queue, sqs, executor
+        self.max_receive_count = max_receive_count
+        self.slots: dict[str, asyncio.Semaphore] = {}  # per route, made in the invocation's event loop
         self.alerts, self.backoff, self.jitter = alerts, backoff, jitter
         self.stats = DeliveryStats()
         self.time_left: Callable[[], float] = lambda: float("inf")
@@ -119,16 +125,18 @@ class Deliverer:
     def process(self, event: dict[str, Any], time_left: Callable[[], float] | None = None) -> dict[str, Any]:
         """Handle every record; the partial batch response lists the ones SQS should offer again.
 
-        Raises :class:`ConfigError` when ``WEBHOOK_TIMEOUT`` leaves no time in the function.
+        Raises :class:`ConfigError` when a route's timeout (``WEBHOOK_TIMEOUT`` for ``default``)
+        leaves no time in the function.
         """
         self.time_left = time_left or self.time_left
         total = self.time_left()
-        if total < self.webhook.timeout + RESERVE_SECONDS:
-            raise ConfigError(
-                "WEBHOOK_TIMEOUT",
-                f"at most the function's timeout less {RESERVE_SECONDS:g}s (this invocation had {total:.1f}s)",
-                got=f"{self.webhook.timeout:g}",
-            )
+        for destination in self.destinations.values():
+            if total < destination.timeout + RESERVE_SECONDS:
+                raise ConfigError(
+                    destination.timeout_setting,
+                    f"at most the function's timeout less {RESERVE_SECONDS:g}s (this invocation had {total:.1f}s)",
+                    got=f"{destination.timeout:g}",
+                )
         self.outbox = AlertOutbox(self.alerts, _slack_executor(), min(SLACK_SECONDS_PER_INVOCATION, total / 4))
         processor = AsyncBatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
         response = async_process_partial_response(event, record_handler=self.handle, processor=processor)
@@ -152,80 +160,89 @@ class Deliverer:
             logger.warning("record failed", extra={"message_id": record.message_id, "reason": reason})
             self.stats.failed += 1
             try:
-                await self._dead_letter_raw(record, reason)
+                await self._dead_letter_raw(record, reason, route_of(record))
             except Exception as dead:
                 raise RetryLater(f"{reason}; and could not be dead-lettered ({type(dead).__name__})") from None
 
     async def _handle(self, record: SQSRecord) -> None:
         attempt = attempt_of(record)
+        route = route_of(record)
         parsed = parse(record.body)
         if parsed is None:
-            await self._dead_letter_raw(record, "malformed message: not a JSON array of log entries")
+            await self._dead_letter_raw(record, "malformed message: not a JSON array of log entries", route)
             return
         for entry in parsed.malformed:
-            await self._dead_letter_entry(entry, "malformed log: no log_id or _id", attempt)
+            await self._dead_letter_entry(entry, "malformed log: no log_id or _id", attempt, route)
         if not parsed.logs:
             return
-        as_is = record.body if parsed.array and not parsed.malformed else None
-        outcomes = await self._post(parsed.logs, as_is)
+        destination = self.destinations.get(route)
+        if destination is None:  # not this deliverer's: kept, with the route, for redrive once it is known
+            await self._dead_letter(parsed.logs, f"unknown route {route}", None, attempt, route)
+            self.stats.failed += len(parsed.logs)
+            self._alert(route, "", parsed.logs, None, f"unknown route {route}", "sent to the dead-letter queue")
+            return
+        outcomes = await self._post(destination, parsed.logs)
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
         permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
         transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
         self._count(delivered, sum(1 for _, outcome in permanent + transient if outcome.sent))
         for (status, error), entries in _by_failure(permanent).items():
             reason = f"webhook refused it: {error}" if status is not None else error  # else never sent
-            await self._dead_letter(entries, reason, status, attempt)
-            self._alert(entries, status, error, "sent to the dead-letter queue")
+            await self._dead_letter(entries, reason, status, attempt, route)
+            self._alert(route, destination.endpoint, entries, status, error, "sent to the dead-letter queue")
         if transient:
             whole = len(transient) == len(outcomes) and not parsed.malformed
-            await self._retry(record, attempt, transient, whole)
+            await self._retry(record, destination, attempt, transient, whole)
 
-    def _alert(self, entries: list[dict[str, Any]], status: int | None, error: str, outcome: str) -> None:
-        ids = log_ids(entries)
-        self.outbox.send(partial(self.alerts.delivery_failed, ids, self.webhook.url, status, error, outcome))
+    def _alert(
+        self, route: str, endpoint: str, entries: list[LogEntry], status: int | None, error: str, outcome: str
+    ) -> None:
+        alert = partial(self.alerts.delivery_failed, log_ids(entries), endpoint, status, error, outcome, route)
+        self.outbox.send(alert)
 
-    async def _send(self, webhook_id: str, body: bytes) -> Outcome:
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(self.executor, self._post_now, webhook_id, body)
-        self.stats.requests += outcome.sent
-        return outcome
+    async def _send(self, destination: Destination, group: list[LogEntry]) -> list[tuple[LogEntry, Outcome]]:
+        """One send, once the route has a free slot (and its pace allows); the time left is read then."""
+        slots = self.slots.setdefault(destination.route_id, asyncio.Semaphore(destination.concurrency))
+        async with slots:
+            if destination.pace is not None:
+                wait = destination.pace.reserve(self.time_left() - RESERVE_SECONDS - MIN_POST_SECONDS)
+                if wait is None:  # its turn comes too late for this invocation: not an attempt
+                    return [(entry, Outcome(False, True, None, NOT_SENT, sent=False)) for entry in group]
+                await asyncio.sleep(wait)
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(self.executor, self._send_now, destination, group)
+        self.stats.requests += 1 if any(outcome.sent for _, outcome in results) else 0
+        return results
 
-    def _post_now(self, webhook_id: str, body: bytes) -> Outcome:
-        """In a worker thread, once a slot is free: the time left is read now, not when queued."""
-        return self.webhook.post(webhook_id, body, self.time_left() - RESERVE_SECONDS)
+    def _send_now(self, destination: Destination, group: list[LogEntry]) -> list[tuple[LogEntry, Outcome]]:
+        """In a worker thread: the time left is read now, not when queued."""
+        return destination.send(group, self.time_left() - RESERVE_SECONDS)
 
-    async def _post(self, logs: list[dict[str, Any]], body: str | None) -> list[tuple[dict[str, Any], Outcome]]:
-        """POST the batch (or each log); each log paired with the outcome of the request that carried it."""
-        if self.send_as_batch:
-            payload = (body if body is not None else encode(logs)).encode()
-            outcome = await self._send(batch_id(log_ids(logs)), payload)
-            return [(entry, outcome) for entry in logs]
-        bodies: dict[str, str] = {}
-        conflicting: set[str] = set()
-        for entry in logs:  # one POST per log_id: a webhook-id never stands for two bodies
-            text = encode(entry)
-            if bodies.setdefault(_id_of(entry), text) != text:
-                conflicting.add(_id_of(entry))
-        sent = [entry_id for entry_id in bodies if entry_id not in conflicting]
-        results = await asyncio.gather(*(self._send(entry_id, bodies[entry_id].encode()) for entry_id in sent))
-        by_id = dict(zip(sent, results, strict=True))
-        refused = Outcome(False, False, None, DUPLICATE_ID, sent=False)
-        return [(entry, by_id.get(_id_of(entry), refused)) for entry in logs]
+    async def _post(self, destination: Destination, logs: list[LogEntry]) -> list[tuple[LogEntry, Outcome]]:
+        """Send the logs as the destination groups them; each log paired with the outcome of its send."""
+        results = await asyncio.gather(*(self._send(destination, group) for group in destination.groups(logs)))
+        return [pair for result in results for pair in result]
 
     async def _retry(
-        self, record: SQSRecord, attempt: int, failures: list[tuple[dict[str, Any], Outcome]], whole: bool
+        self,
+        record: SQSRecord,
+        destination: Destination,
+        attempt: int,
+        failures: list[tuple[LogEntry, Outcome]],
+        whole: bool,
     ) -> None:
         entries = [entry for entry, _ in failures]
         last = failures[-1][1]
+        route = destination.route_id
         if not any(outcome.sent for _, outcome in failures):  # no time to try: not an attempt
             if whole:
                 raise RetryLater(last.error)
-            await asyncio.to_thread(self.queue.send, [_message(entries, {ATTEMPTS: str(attempt - 1)})])
+            await asyncio.to_thread(self.queue.send, [_message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route})])
             return
         if attempt >= self.max_receive_count:
             reason = f"gave up after {attempt} attempts: {last.error}"
-            await self._dead_letter(entries, reason, last.status, attempt)
-            self._alert(entries, last.status, last.error, "dead-lettered")
+            await self._dead_letter(entries, reason, last.status, attempt, route)
+            self._alert(route, destination.endpoint, entries, last.status, last.error, "dead-lettered")
             return
         retry_after = max((outcome.retry_after or 0.0) for _, outcome in failures)
         delay = self.backoff.delay(attempt, retry_after, self.jitter())
@@ -237,7 +254,7 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(self._hide, record, delay)
             raise RetryLater(f"attempt {attempt} failed: {last.error}; next in about {delay}s")
-        again = _message(entries, {ATTEMPTS: str(attempt)}, delay=min(delay, MAX_DELAY_SECONDS))
+        again = _message(entries, {ATTEMPTS: str(attempt), ROUTE: route}, delay=min(delay, MAX_DELAY_SECONDS))
         await asyncio.to_thread(self.queue.send, [again])
 
     def _hide(self, record: SQSRecord, seconds: int) -> None:
@@ -248,32 +265,45 @@ class Deliverer:
         except Exception as error:  # the record still comes back, only sooner
             logger.warning("could not set the retry delay", extra={"error": type(error).__name__})
 
-    async def _dead_letter(self, entries: list[dict[str, Any]], reason: str, status: int | None, attempt: int) -> None:
+    async def _dead_letter(
+        self, entries: list[LogEntry], reason: str, status: int | None, attempt: int, route: str
+    ) -> None:
         reason = self._safe(reason)
-        extra = why(reason, status, attempt)
+        extra = {**why(reason, status, attempt), ROUTE: route}
         await asyncio.to_thread(self.queue.send, [_message(entries, extra, dead_letter=True)])
         self.stats.dead_lettered += len(entries)
-        logger.warning("logs dead-lettered", extra={"log_count": len(entries), "status": status, "reason": reason})
+        logger.warning(
+            "logs dead-lettered",
+            extra={"log_count": len(entries), "status": status, "reason": reason, "route": self._safe(route)},
+        )
 
-    async def _dead_letter_entry(self, entry: Any, reason: str, attempt: int) -> None:
+    async def _dead_letter_entry(self, entry: Any, reason: str, attempt: int, route: str) -> None:
         message = dead_letter_message(entry, reason, attempt)
+        message = replace(message, attributes={**message.attributes, ROUTE: route})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
-        logger.warning("log dead-lettered", extra={"log_count": 1, "reason": reason})
+        logger.warning("log dead-lettered", extra={"log_count": 1, "reason": reason, "route": self._safe(route)})
 
-    async def _dead_letter_raw(self, record: SQSRecord, reason: str) -> None:
+    async def _dead_letter_raw(self, record: SQSRecord, reason: str, route: str) -> None:
         message = dead_letter_body(record.body, reason, record.message_id)
+        message = replace(message, attributes={**message.attributes, ROUTE: route})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
-        logger.warning("message dead-lettered", extra={"message_id": record.message_id, "reason": reason})
+        logger.warning(
+            "message dead-lettered",
+            extra={"message_id": record.message_id, "reason": reason, "route": self._safe(route)},
+        )
+        destination = self.destinations.get(route)
+        endpoint = destination.endpoint if destination is not None else ""
         self.outbox.send(
             partial(
                 self.alerts.delivery_failed,
                 [record.message_id],
-                self.webhook.url,
+                endpoint,
                 None,
                 reason,
                 "sent to the dead-letter queue",
+                route,
             )
         )
 
@@ -294,23 +324,17 @@ class Deliverer:
             self.stats.latencies.append(max(0.0, time.time() - oldest))
 
 
-def _message(
-    entries: Sequence[dict[str, Any]], extra: dict[str, str], dead_letter: bool = False, delay: int = 0
-) -> Message:
+def _message(entries: Sequence[LogEntry], extra: dict[str, str], dead_letter: bool = False, delay: int = 0) -> Message:
     """Logs as the poller would queue them, plus ``extra`` attributes."""
     message = logs_message([encode(entry) for entry in entries], entries)
     return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
 
 
-def _by_failure(failures: list[tuple[dict[str, Any], Outcome]]) -> dict[tuple[int | None, str], list[dict[str, Any]]]:
-    groups: dict[tuple[int | None, str], list[dict[str, Any]]] = defaultdict(list)
+def _by_failure(failures: list[tuple[LogEntry, Outcome]]) -> dict[tuple[int | None, str], list[LogEntry]]:
+    groups: dict[tuple[int | None, str], list[LogEntry]] = defaultdict(list)
     for entry, outcome in failures:
         groups[(outcome.status, outcome.error)].append(entry)
     return groups
-
-
-def _id_of(entry: dict[str, Any]) -> str:
-    return log_id(entry) or ""
 
 
 @cache
@@ -323,24 +347,19 @@ def _slack_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack")
 
 
-@cache
-def _webhook(settings: DelivererSettings) -> WebhookClient:
-    signer = WebhookSigner(settings.signing_secret.reveal()) if settings.signing_secret else None
-    authorization = settings.authorization.reveal() if settings.authorization else None
-    session = clients.http_session(settings.concurrency)
-    return WebhookClient(settings.webhook_url, session, settings.timeout, authorization, signer)
-
-
 def build_deliverer(settings: DelivererSettings) -> Deliverer:
-    """Wire settings to the container's cached session, thread pool, SQS client and Slack notifier."""
+    """Wire settings to the container's routes, cached sessions, thread pool, SQS client and Slack notifier.
+
+    The pool has a thread for every slot of every route, so one route's slow sends never wait for threads.
+    """
+    routing = routing_for(settings)
     sqs = clients.sqs()
     return Deliverer(
-        webhook=_webhook(settings),
+        destinations=routing.destinations,
         queue=LogQueue(sqs, settings.queue_url, settings.dead_letter_queue_url),
         sqs=sqs,
-        executor=_executor(settings.concurrency),
-        send_as_batch=settings.send_as_batch,
+        executor=_executor(sum(d.concurrency for d in routing.destinations.values())),
         max_receive_count=settings.max_receive_count,
         backoff=Backoff(base=settings.retry_base_seconds, cap=settings.retry_max_seconds),
-        alerts=slack_for(settings.slack.url, settings.slack.send_success, settings.secrets()),
+        alerts=slack_for(settings.slack.url, settings.slack.send_success, settings.secrets() + routing.secrets),
     )

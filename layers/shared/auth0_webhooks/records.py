@@ -1,5 +1,5 @@
 """An SQS record as the deliverer reads it: its logs (from its body, never from its attributes),
-its attempt number, and each log's JSON for a request or a message.
+its attempt number, its route, and each log's JSON for a request or a message.
 
 >>> parsed = parse('[{"log_id": "900a", "type": "s"}, {"type": "f"}]')
 >>> parsed.logs, parsed.malformed
@@ -16,7 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from .dead_letters import ATTEMPTS
+from .dead_letters import ATTEMPTS, DEFAULT_ROUTE, ROUTE
 from .log_entry import log_id
 from .messages import dumps
 
@@ -53,6 +53,13 @@ def attempt_of(record: SQSRecord) -> int:
         return received + int(earlier.get("stringValue") or 0)
     except ValueError:
         return received
+
+
+def route_of(record: SQSRecord) -> str:
+    """The route the record's ``route`` attribute names; ``default`` when it has none (messages made before routes)."""
+    attribute = (record.raw_event.get("messageAttributes") or {}).get(ROUTE) or {}
+    value = attribute.get("stringValue")
+    return value if isinstance(value, str) and value else DEFAULT_ROUTE
 
 
 def encode(value: Any) -> str:

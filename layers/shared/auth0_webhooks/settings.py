@@ -204,7 +204,7 @@ def _queue_url(env: Env, name: str) -> str:
 class DelivererSettings:
     """Everything the deliverer reads from its environment."""
 
-    webhook_url: str
+    webhook_url: str  # "" with a routes file that sets no default route from it
     authorization: Secret | None
     signing_secret: Secret | None
     send_as_batch: bool
@@ -216,11 +216,15 @@ class DelivererSettings:
     retry_base_seconds: int
     retry_max_seconds: int
     slack: SlackSettings
-    routes_file: Path | None = None  # ROUTES_FILE; None: the default route, from the settings above
+    routes_file: Path | None = None  # ROUTES_FILE: the routes; None: the one route "default" from WEBHOOK_*
+    stack_name: str | None = None  # STACK_NAME: the routes' secrets must be under this prefix
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DelivererSettings:
         env = Env(environ)
+        routes_file = env.text("ROUTES_FILE")
+        if routes_file is not None and env.text("WEBHOOK_URL") is None:
+            return cls._with_routes_only(env, Path(routes_file))
         url = env.required("WEBHOOK_URL", "the https:// URL of the webhook receiver")
         insecure = env.boolean("ALLOW_INSECURE_WEBHOOK", False)
         check_url("WEBHOOK_URL", url, "an https:// URL")
@@ -254,6 +258,27 @@ class DelivererSettings:
             retry_max_seconds=env.integer("RETRY_MAX_SECONDS", default=900, low=1, high=43200),
             slack=SlackSettings.from_env(env),
             routes_file=_routes_file(env),
+            stack_name=env.text("STACK_NAME"),
+        )
+
+    @classmethod
+    def _with_routes_only(cls, env: Env, routes_file: Path) -> DelivererSettings:
+        """The settings when the routes file describes every destination (no WEBHOOK_* needed)."""
+        return cls(
+            webhook_url="",
+            authorization=None,
+            signing_secret=None,
+            send_as_batch=True,
+            concurrency=1,
+            timeout=0.0,
+            queue_url=_queue_url(env, "QUEUE_URL"),
+            dead_letter_queue_url=_queue_url(env, "DEAD_LETTER_QUEUE_URL"),
+            max_receive_count=env.integer("MAX_RECEIVE_COUNT", default=5, low=1, high=1000),
+            retry_base_seconds=env.integer("RETRY_BASE_SECONDS", default=30, low=1, high=3600),
+            retry_max_seconds=env.integer("RETRY_MAX_SECONDS", default=900, low=1, high=43200),
+            slack=SlackSettings.from_env(env),
+            routes_file=routes_file,
+            stack_name=env.text("STACK_NAME"),
         )
 
     def secrets(self) -> tuple[str, ...]:

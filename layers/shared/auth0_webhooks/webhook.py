@@ -127,12 +127,19 @@ class WebhookClient:
         self.authorization, self.signer, self._clock = authorization, signer, clock
         self.endpoint = host_of(url)
 
-    def post(self, webhook_id: str, body: bytes, seconds_left: float = math.inf) -> Outcome:
-        """POST ``body``; the exchange ends within ``min(timeout, seconds_left)`` seconds."""
+    def post(
+        self, webhook_id: str, body: bytes, seconds_left: float = math.inf, extra: Mapping[str, str] | None = None
+    ) -> Outcome:
+        """POST ``body``; the exchange ends within ``min(timeout, seconds_left)`` seconds.
+
+        ``extra`` headers (a route's ``Content-Type``, ``Content-Encoding``, static headers) come
+        before ours: ``User-Agent``, ``webhook-*`` and ``Authorization`` are always the client's.
+        """
         seconds = min(self.timeout, seconds_left)
         if seconds < MIN_POST_SECONDS:
             return Outcome(False, True, None, NOT_SENT, sent=False)
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "webhook-id": webhook_id}
+        headers = {"Content-Type": "application/json", **(extra or {})}
+        headers.update({"User-Agent": USER_AGENT, "webhook-id": webhook_id})
         if self.authorization:
             headers["Authorization"] = self.authorization
         if self.signer:

@@ -98,4 +98,15 @@ def _serialize(logs: Sequence[Mapping[str, Any]], format: Format) -> bytes:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, UTF-8 kept as is, unless it holds text UTF-8 cannot carry (a lone surrogate
+    from a ``\\ud800`` escape): then escaped, as Auth0 wrote it.
+
+    >>> _dumps({"a": "é"}), _dumps({"a": json.loads('"\\\\ud800"')})
+    ('{"a":"é"}', '{"a":"\\\\ud800"}')
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+    return text

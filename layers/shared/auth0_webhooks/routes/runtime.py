@@ -30,7 +30,8 @@ STACK_NAME_SETTING = "STACK_NAME"
 
 
 @cache
-def _file_routes(path: Path, secret_prefix: str | None) -> tuple[Route, ...]:
+def file_routes(path: Path, secret_prefix: str | None) -> tuple[Route, ...]:
+    """The routes in ``path``, read and checked once per container; ``()`` for a file of only comments."""
     data = read_yaml(path)
     return () if data is None else parse_routes(data, secret_prefix=secret_prefix, source=str(path))
 
@@ -40,7 +41,7 @@ def configured_routes(path: Path | None, default: Route, environ: Mapping[str, s
     if path is None:
         return (default,)
     prefix = (os.environ if environ is None else environ).get(STACK_NAME_SETTING) or None
-    return _file_routes(path, prefix) or (default,)
+    return file_routes(path, prefix) or (default,)
 
 
 def poller_routes(path: Path | None, environ: Mapping[str, str] | None = None) -> tuple[CompiledRoute, ...]:
@@ -49,7 +50,7 @@ def poller_routes(path: Path | None, environ: Mapping[str, str] | None = None) -
     if path is None:
         return ()
     prefix = (os.environ if environ is None else environ).get(STACK_NAME_SETTING) or None
-    return tuple(compile_route(route, _hash_key(route)) for route in _file_routes(path, prefix))
+    return tuple(compile_route(route, _hash_key(route)) for route in file_routes(path, prefix))
 
 
 def _hash_key(route: Route) -> bytes | None:
