@@ -219,7 +219,7 @@ def test_only_what_is_set_is_checked_and_nothing_set_fails(capsys, webhook):
     assert code == 1
     assert lines == [
         "✗ Nothing to check: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, WEBHOOK_URL, "
-        "or SLACK_INCOMING_WEBHOOK_URL"
+        "SLACK_INCOMING_WEBHOOK_URL, or ROUTES_FILE"
     ]
 
 

@@ -28,6 +28,8 @@ def clean_environ(**values: str) -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "WEBHOOK_", "SLACK_", "QUEUE_"))}
     kept.pop("DEAD_LETTER_QUEUE_URL", None)
     kept.pop("ALLOW_INSECURE_WEBHOOK", None)
+    kept.pop("ROUTES_FILE", None)
+    kept.pop("STACK_NAME", None)
     return {**kept, **values}
 
 

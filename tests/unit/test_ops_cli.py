@@ -18,7 +18,7 @@ def test_an_unknown_command_names_the_commands_allowed():
     result = run("-m", "auth0_webhooks.ops", "status")
 
     assert result.returncode == 2
-    assert "invalid choice: 'status' (choose from 'doctor', 'redrive')" in result.stderr
+    assert "invalid choice: 'status' (choose from 'doctor', 'redrive', 'routes')" in result.stderr
 
 
 def test_a_command_gets_its_own_arguments_and_name():

@@ -29,6 +29,7 @@ STATUS = "status"  # the webhook's HTTP status, when it answered
 ATTEMPTS = "attempts"  # delivery attempts made (also on a message the deliverer queues again)
 LOG_ID = "log_id"  # the one log a single-entry dead letter holds
 SOURCE_MESSAGE_ID = "source_message_id"  # the SQS message whose body could not be read
+ROUTE = "route"
 # the attributes of a dead letter brought back to the main queue by the redrive tool
 PREVIOUS_REASON = "previous_reason"
 PREVIOUS_STATUS = "previous_status"
