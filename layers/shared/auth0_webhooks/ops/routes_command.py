@@ -34,14 +34,18 @@ def default_file(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _check_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("file", nargs="?", type=Path, help="the routes file (default: $ROUTES_FILE, else config/routes.yaml)")
+    parser.add_argument(
+        "file", nargs="?", type=Path, help="the routes file (default: $ROUTES_FILE, else config/routes.yaml)"
+    )
     parser.add_argument(
         "--stack",
         "--stack-name",
         dest="stack",
         help="the stack's name: every secret must be under its prefix (NAME/… in Secrets Manager, /NAME/… in SSM)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object (file, ok, routes, errors, warnings)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (file, ok, routes, errors, warnings)"
+    )
     return parser
 
 
