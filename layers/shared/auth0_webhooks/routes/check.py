@@ -75,8 +75,11 @@ class CheckReport:
         }
 
 
-def check_file(path: Path, secret_prefix: str | None = None) -> CheckReport:
-    """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given)."""
+def check_file(
+    path: Path, secret_prefix: str | None = None, checks: Sequence[RouteCheck] = ROUTE_CHECKS
+) -> CheckReport:
+    """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given;
+    ``checks`` run on the parsed routes)."""
     try:
         data = read_yaml(path)
     except RoutesError as error:
@@ -87,7 +90,7 @@ def check_file(path: Path, secret_prefix: str | None = None) -> CheckReport:
     if found:
         return CheckReport(str(path), errors=tuple(found))
     routes = parse_routes(data, secret_prefix, source=str(path))
-    found = [problem for check in ROUTE_CHECKS for problem in check(routes, path.parent)]
+    found = [problem for check in checks for problem in check(routes, path.parent)]
     return CheckReport(str(path), routes, errors=tuple(found), warnings=tuple(warnings(routes)))
 
 
