@@ -73,7 +73,8 @@ class RedriveReport:
         if self.not_matching:
             lines.append(f"{_n(self.not_matching, 'message')} with no log of the types asked for stay as they are.")
         if self.other_routes:
-            lines.append(f"{_n(self.other_routes, 'message')} of other routes stay as they are.")
+            stay = "stays" if self.other_routes == 1 else "stay"
+            lines.append(f"{_n(self.other_routes, 'message')} of other routes {stay} as they are.")
         if self.skipped:
             lines.append(f"{_n(len(self.skipped), 'message')} cannot be replayed and stay in the dead-letter queue:")
             lines += [
