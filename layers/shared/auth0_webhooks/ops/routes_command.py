@@ -22,6 +22,11 @@ from ..routes.load import routes_file
 PROG = "auth0-webhooks routes"
 SUMMARY = "check a routes file: every error at once, each naming the route, the field and what is allowed"
 DEFAULT_FILE = Path("config/routes.yaml")
+DESCRIPTION = (
+    "Check a routes file before deploying it: every error at once, each naming the route, the field and "
+    "what is allowed, then the warnings. Exit code: 0 when it has no errors, 1 when it has, 2 for a wrong "
+    "command line."
+)
 
 
 def default_file(environ: Mapping[str, str] | None = None) -> Path:
@@ -41,6 +46,7 @@ def _check_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--stack",
         "--stack-name",
         dest="stack",
+        metavar="NAME",
         help="the stack's name: every secret must be under its prefix (NAME/… in Secrets Manager, /NAME/… in SSM)",
     )
     parser.add_argument(
@@ -52,7 +58,7 @@ def _check_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Work with a routes file.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check}")
-    _check_parser(commands.add_parser("check", help="check a routes file before deploying it", description=__doc__))
+    _check_parser(commands.add_parser("check", help="check a routes file before deploying it", description=DESCRIPTION))
     return parser
 
 
@@ -63,7 +69,7 @@ def check_main(
     out: TextIO | None = None,
 ) -> int:
     """``routes check``'s own command line (also ``python -m auth0_webhooks.routes.check``)."""
-    parser = _check_parser(argparse.ArgumentParser(prog=prog, description=__doc__))
+    parser = _check_parser(argparse.ArgumentParser(prog=prog, description=DESCRIPTION))
     return _check(parser.parse_args(argv), environ, out)
 
 
