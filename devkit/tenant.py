@@ -6,6 +6,9 @@
   ``/api/v2/logs/{id}``.
 - Users: ``add_users(profiles)``, ``/api/v2/users/{id}`` (scope ``read:users``, ``fields``/``include_fields``).
 - Rate limit: a token bucket over the Management API with ``x-ratelimit-*`` headers, 429 beyond.
+  Its clock can be injected (``TokenBucket(clock=…)``) for tests that must not depend on wall time.
+- ``latency``: seconds added to every reply (a round trip to a distant tenant).
+- Search mode's ``q`` understands date ranges (``date:[2026-11-01 TO *]``), as Auth0's does.
 - Faults on request: 5xx, slow and garbled replies, dropped connections.
 
 It is what the tests and ``make demo`` talk to, through the same code that talks to a real tenant.
@@ -15,10 +18,13 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -28,33 +34,41 @@ TOO_MANY = "Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remainin
 
 
 class TokenBucket:
-    """``burst`` tokens, refilled at ``rate`` per second; ``rate=None`` means no limit."""
+    """``burst`` tokens, refilled at ``rate`` per second; ``rate=None`` means no limit.
 
-    def __init__(self, burst: int = 10, rate: float | None = None) -> None:
+    An injected ``clock`` (UNIX seconds) is read for both the refill and ``x-ratelimit-reset``; ``lowest`` is the
+    fewest tokens the bucket held after a request was granted.
+    """
+
+    def __init__(self, burst: int = 10, rate: float | None = None, clock: Callable[[], float] | None = None) -> None:
         self.burst, self.rate = burst, rate
+        self.clock = clock or time.monotonic  # refills
+        self.wall = clock or time.time  # x-ratelimit-reset
         self.tokens = float(burst)
-        self.at = time.monotonic()
+        self.lowest = float(burst)
+        self.at = self.clock()
         self.lock = threading.Lock()
 
     def take(self) -> tuple[bool, dict[str, str]]:
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             if self.rate is None:
                 return True, {
                     "x-ratelimit-limit": str(self.burst),
                     "x-ratelimit-remaining": str(self.burst),
-                    "x-ratelimit-reset": str(math.ceil(time.time())),
+                    "x-ratelimit-reset": str(math.ceil(self.wall())),
                 }
-            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-            self.at = now
+            self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
+            self.at = max(self.at, now)
             allowed = self.tokens >= 1
             if allowed:
                 self.tokens -= 1
+                self.lowest = min(self.lowest, self.tokens)
             next_token_in = (1 - (self.tokens % 1)) / self.rate
             headers = {
                 "x-ratelimit-limit": str(self.burst),
                 "x-ratelimit-remaining": str(int(self.tokens)),
-                "x-ratelimit-reset": str(math.ceil(time.time() + next_token_in)),
+                "x-ratelimit-reset": str(math.ceil(self.wall() + next_token_in)),
             }
             return allowed, headers
 
@@ -100,8 +114,10 @@ class LocalTenant(LocalServer):
         token_ttl: int = 86400,
         bucket: TokenBucket | None = None,
         port: int = 0,
+        latency: float = 0.0,
     ) -> None:
         super().__init__(port)
+        self.latency = latency  # seconds added to every reply
         self.clients = {client_id: client_secret}
         self.scope, self.token_ttl = scope, token_ttl
         self.bucket = bucket or TokenBucket(burst=50, rate=None)
@@ -147,6 +163,7 @@ class LocalTenant(LocalServer):
             return self._token(request)
         if request.method == "GET" and request.path.startswith("/api/v2/logs"):
             reply = self._api(request)
+            reply.delay += self.latency
             with self.lock:
                 self.stats.log_requests += 1
                 self.stats.answered_429 += reply.status == 429
@@ -331,6 +348,11 @@ class LocalTenant(LocalServer):
         if (page + 1) * per_page > 1000:
             return _bad_request("You can only page through the first 1000 records.", "invalid_paging")
         entries = [e for e in self.logs if isinstance(e, dict)]
+        if query.get("q") or query.get("search"):
+            matches = _date_filter(query.get("q") or query.get("search") or "")
+            if matches is None:
+                return _bad_request("Query validation error: this local tenant understands only q=date:[A TO B]")
+            entries = [e for e in entries if matches(e)]
         if query.get("sort") in ("date:1", "date:-1"):
             entries.sort(key=lambda e: str(e.get("date", "")), reverse=query["sort"] == "date:-1")
         chunk = entries[page * per_page : (page + 1) * per_page]
@@ -339,6 +361,38 @@ class LocalTenant(LocalServer):
                 {"start": page * per_page, "limit": per_page, "length": len(chunk), "total": len(chunk), "logs": chunk}
             )
         return Reply.json(chunk)
+
+
+_DATE_RANGE = re.compile(r'^date:([\[{])\s*"?([^"\s]+)"?\s+TO\s+"?([^"\s]+)"?\s*([\]}])$')
+
+
+def _date_filter(q: str) -> Callable[[Any], bool] | None:
+    """A predicate for ``date:[A TO B]`` (``{``/``}`` exclusive, ``*`` open, dates or full ISO times)."""
+    match = _DATE_RANGE.match(q.strip())
+    if match is None:
+        return None
+    opening, low_text, high_text, closing = match.groups()
+    try:
+        low = None if low_text == "*" else _instant(low_text)
+        high = None if high_text == "*" else _instant(high_text)
+    except ValueError:
+        return None
+
+    def matches(entry: Any) -> bool:
+        try:
+            when = _instant(str(entry.get("date", "")))
+        except ValueError:
+            return False
+        above = low is None or (when > low if opening == "{" else when >= low)
+        below = high is None or (when < high if closing == "}" else when <= high)
+        return above and below
+
+    return matches
+
+
+def _instant(text: str) -> datetime:
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def _bad_request(message: str, code: str = "invalid_query_string") -> Reply:

@@ -15,12 +15,22 @@ Runtime: reading logs (the poller)
 - ``queue``: size-aware batches, sent in order to the queue or the dead-letter queue
 - ``dead_letters``: every dead-letter message, its attributes and reason
 
+Runtime: time windows (start points, replays, parallel drain; not yet wired into the poller)
+
+- ``log_ids``: the UTC time in a log id, synthetic ids made from a time, the ids' shape check
+- ``start_points``: ``START_FROM`` as now, a date, a duration or a log id, and its checkpoint
+- ``search_mode``: search-mode reads: newest and oldest log, date ranges past the 1,000 cap
+- ``windows``: a range of ids, or the logs dated in [T1, T2), read by checkpoint mode
+- ``slices``: a backlog split into time slices, read on threads, checkpoint over the done prefix
+- ``ratelimit``: one client-side token bucket fed by ``x-ratelimit-*``, with a reserve
+
 Runtime: delivering logs (the deliverer)
 
 - ``deliverer``: SQS records → webhook POSTs, retries and partial batch failures
 - ``records``: an SQS record as the deliverer reads it (logs from its body, attempt number)
 - ``webhook``: one POST to the webhook, its outcome, and the retry backoff
 - ``signing``: Standard Webhooks signatures and batch ids
+- ``health``: each route's circuit breaker, held messages and delivery record (see ``health/__init__.py``)
 
 Runtime: routes and notifications (sub-packages; each ``__init__.py`` maps its modules)
 
