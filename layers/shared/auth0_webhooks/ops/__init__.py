@@ -10,6 +10,7 @@ command-line parsing is in ``<tool>_command``; :mod:`.cli` is the one command,
 - ``routes``: ``routes check``, a routes file's errors and warnings (its core is ``auth0_webhooks.routes.check``)
 - ``status``: the stack at a glance: the poller, each route's breaker and record, the queues, a verdict each
 - ``route_command``: ``route pause|resume ID``, by hand
-- ``aws``: AWS errors in words an operator can act on, and a stack's queues (its outputs)
+- ``replay``: send a past time window's logs again, to all routes or some, resumably
+- ``aws``: AWS errors in words an operator can act on, and a stack's outputs (queues, table)
 - ``cli``: ``auth0-webhooks <command>``; ``COMMANDS`` lists the commands
 """
