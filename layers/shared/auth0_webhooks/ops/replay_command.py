@@ -35,7 +35,7 @@ from ..routes.plan import CompiledRoute, compile_route
 from ..settings import Auth0Settings
 from ..start_points import parse_start_from
 from ..windows import Window
-from .aws import OperatorError, plain_error, stack_outputs
+from .aws import plain_error, stack_outputs
 from .replay import Replayer, ReplayState, ReplayStore, Tally, replay_key
 
 PROG = "auth0-webhooks replay"
@@ -258,8 +258,11 @@ def main(
             store.delete()
         state = store.load()
         if state.done:
-            print(f"replay: this window was replayed already ({state.read} logs read, {state.sent} sent);"
-                  " --restart sends it again", file=out)
+            print(
+                f"replay: this window was replayed already ({state.read} logs read, {state.sent} sent);"
+                " --restart sends it again",
+                file=out,
+            )
             return 0
         if state.cursor is not None:
             print(f"replay: resuming after {state.read} logs read and {state.sent} sent", file=out)
