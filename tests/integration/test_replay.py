@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,7 +33,7 @@ from auth0_webhooks.windows import Window
 from devkit.aws import Stack
 from devkit.logs import LogFactory, make_log_id
 from devkit.tenant import LocalTenant
-from tests.conftest import checkpoint_of, ids_of
+from tests.conftest import ROOT, checkpoint_of, ids_of
 
 T1 = (datetime.now(UTC) - timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
 T2 = T1 + timedelta(minutes=5)
@@ -297,3 +299,41 @@ def test_a_failure_exits_1_without_a_secret_or_a_traceback(env, stack, monkeypat
     assert code == 1 and err.count("\n") == 1
     assert "replay: " in err and "wrong-secret-value" not in err + out and "Traceback" not in err
     assert queued(stack) == []
+
+
+def test_a_wrong_rate_limit_reserve_exits_1_naming_it(env, stack, monkeypatch):
+    monkeypatch.setenv("RATE_LIMIT_RESERVE", "95%")
+
+    code, _, err = replay()
+
+    assert code == 1 and err.startswith("replay: RATE_LIMIT_RESERVE must be a share of the rate limit")
+    assert queued(stack) == []
+
+
+def test_the_command_finds_the_table_and_queues_from_a_stack(env, stack, tenant, monkeypatch):
+    name = f"auth0-webhooks-{stack.table.rsplit('-', 1)[1]}"
+    outputs = {"CheckpointTableName": stack.table, "QueueUrl": stack.queue_url}
+    stack.client("cloudformation").create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {
+                    **{key: {"Value": value} for key, value in outputs.items()},
+                    "DeadLetterQueueUrl": {"Value": stack.dead_letter_queue_url},
+                },
+            }
+        ),
+    )
+    for variable in ("CHECKPOINT_TABLE", "QUEUE_URL", "DEAD_LETTER_QUEUE_URL"):
+        monkeypatch.delenv(variable)
+    command = [sys.executable, "-m", "auth0_webhooks.ops", "replay", "--from", stamp(T1), "--to", stamp(T2)]
+
+    done = subprocess.run([*command, "--stack", name], check=False, capture_output=True, text=True, cwd=ROOT)
+    missing = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT)
+
+    assert done.returncode == 0, done.stderr
+    assert logged_ids(queued(stack)) == sorted(ids_of(inside(env)))
+    assert "\x1b[" not in done.stdout  # no terminal: plain lines, no progress bar
+    assert missing.returncode == 2
+    assert "give --stack, or --table, --queue-url and --dead-letter-queue-url" in missing.stderr
