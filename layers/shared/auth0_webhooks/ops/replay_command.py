@@ -151,7 +151,10 @@ def _hash_key(route: Route) -> bytes | None:
     ref = route.pii.hash_key_secret
     if not route.pii.hash or ref is None:
         return None
-    secret = Env({"PII_HASH_KEY_ARN": ref.name}).secret("PII_HASH_KEY")
+    try:
+        secret = Env({"PII_HASH_KEY_ARN": ref.name}).secret("PII_HASH_KEY")
+    except ConfigError as error:
+        raise OperatorError(f"route {route.id}: pii.hash_key_secret {ref.name} cannot be read ({error})") from None
     return secret.reveal().encode() if secret is not None else None
 
 
