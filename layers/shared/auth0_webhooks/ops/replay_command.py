@@ -35,7 +35,7 @@ from ..routes.plan import CompiledRoute, compile_route
 from ..settings import Auth0Settings
 from ..start_points import parse_start_from
 from ..windows import Window
-from .aws import plain_error, stack_outputs
+from .aws import OperatorError, plain_error, stack_outputs
 from .replay import Replayer, ReplayState, ReplayStore, Tally, replay_key
 
 PROG = "auth0-webhooks replay"
