@@ -337,3 +337,44 @@ def test_the_command_finds_the_table_and_queues_from_a_stack(env, stack, tenant,
     assert "\x1b[" not in done.stdout  # no terminal: plain lines, no progress bar
     assert missing.returncode == 2
     assert "give --stack, or --table, --queue-url and --dead-letter-queue-url" in missing.stderr
+
+
+HASHING = """
+version: 1
+routes:
+  - id: siem
+    pii: {{hash: [ip], hash_key_secret: {secret}}}
+    destination: {{type: webhook, url: https://siem.example.com/in}}
+"""
+
+
+def test_a_route_that_hashes_gets_its_key_from_the_secret_and_hashes(env, stack, tmp_path: Path, monkeypatch):
+    secret = f"replay-test/hash-key-{stack.table.rsplit('-', 1)[1]}"
+    stack.client("secretsmanager").create_secret(Name=secret, SecretString="k" * 32)
+    path = tmp_path / "routes.yaml"
+    path.write_text(HASHING.format(secret=secret))
+    monkeypatch.setenv("ROUTES_FILE", str(path))
+
+    code, _, err = replay()
+
+    logs = {entry["log_id"]: entry for entry in inside(env)}
+    sent = [entry for m in queued(stack) for entry in json.loads(m["Body"])]
+    assert (code, err) == (0, "") and sorted(e["log_id"] for e in sent) == sorted(logs)
+    hashes: dict[str, set[str]] = {}
+    for entry in sent:
+        if "ip" in logs[entry["log_id"]]:
+            assert entry["ip"] != logs[entry["log_id"]]["ip"]
+            hashes.setdefault(logs[entry["log_id"]]["ip"], set()).add(entry["ip"])
+    assert hashes and all(len(values) == 1 for values in hashes.values())  # one address, one hash
+
+
+def test_a_hash_key_that_cannot_be_read_exits_1_naming_the_route(env, stack, tmp_path: Path, monkeypatch):
+    path = tmp_path / "routes.yaml"
+    path.write_text(HASHING.format(secret="replay-test/no-such-key"))
+    monkeypatch.setenv("ROUTES_FILE", str(path))
+
+    code, _, err = replay()
+
+    assert code == 1
+    assert err.startswith("replay: route siem: pii.hash_key_secret replay-test/no-such-key cannot be read")
+    assert queued(stack) == []
