@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -377,4 +378,34 @@ def test_a_hash_key_that_cannot_be_read_exits_1_naming_the_route(env, stack, tmp
 
     assert code == 1
     assert err.startswith("replay: route siem: pii.hash_key_secret replay-test/no-such-key cannot be read")
+    assert queued(stack) == []
+
+
+def test_a_window_partly_older_than_the_kept_logs_is_read_from_the_oldest_and_says_so(env, stack, tenant):
+    kept = [e for e in env if e["date"] >= stamp(T1 + timedelta(minutes=1))]
+    tenant.forget_before(kept[0]["log_id"])
+
+    code, _, err = replay()
+
+    assert code == 0
+    assert (
+        err == f"replay: the tenant keeps logs from {datetime.fromisoformat(kept[0]['date']).isoformat()} only:"
+        " older ones are gone\n"
+    )
+    assert logged_ids(queued(stack)) == sorted(ids_of(inside(kept)))
+
+
+def test_ids_that_carry_no_time_exit_1_saying_why(poller_env, stack, tenant, monkeypatch):
+    monkeypatch.delenv("ROUTES_FILE", raising=False)
+    logs = inside(window_logs())
+    tenant.add([{**entry, "log_id": f"log-{n:06d}", "_id": f"log-{n:06d}"} for n, entry in enumerate(logs)])
+
+    code, _, err = replay()
+
+    assert code == 1
+    assert re.fullmatch(
+        r"replay: this tenant's log ids carry no time \(replay reads by log id\): "
+        r"log id 'log-\d{6}' does not start with 900 and a UTC time\n",
+        err,
+    )
     assert queued(stack) == []

@@ -160,7 +160,7 @@ class Replayer:
         # an entry without a date (dead-lettered when read) says nothing about the ids' shape
         shape = check_id_shape([entry for entry in (first, last) if log_date(entry) is not None])
         if not shape.carries_time:
-            raise OperatorError(f"replay reads by log id, and this tenant's ids carry no time: {shape.reason}")
+            raise OperatorError(f"this tenant's log ids carry no time (replay reads by log id): {shape.reason}")
         kept_since = log_date(first)
         if kept_since is not None and kept_since >= self.window.end:
             raise OperatorError(
