@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,6 +34,7 @@ from auth0_webhooks.signing import batch_id
 from auth0_webhooks.windows import Window
 
 from devkit.aws import Stack
+from devkit.http import Reply, Request
 from devkit.logs import LogFactory, make_log_id
 from devkit.tenant import LocalTenant
 from tests.conftest import ROOT, checkpoint_of, ids_of
@@ -409,3 +412,48 @@ def test_ids_that_carry_no_time_exit_1_saying_why(poller_env, stack, tenant, mon
         err,
     )
     assert queued(stack) == []
+
+
+class PausingTenant(LocalTenant):
+    """A local tenant that holds its ``pause_at``-th log request until the test releases it."""
+
+    def __init__(self, pause_at: int) -> None:
+        super().__init__()
+        self.pause_at, self.seen = pause_at, 0
+        self.reached, self.release = threading.Event(), threading.Event()
+
+    def handle(self, request: Request) -> Reply:
+        if request.path.startswith("/api/v2/logs"):
+            with self.lock:
+                self.seen += 1
+                pause = self.seen == self.pause_at
+            if pause:
+                self.reached.set()
+                self.release.wait(60)
+        return super().handle(request)
+
+
+def test_ctrl_c_exits_1_with_one_line_and_the_same_command_resumes(poller_env, stack, monkeypatch):
+    logs = window_logs()
+    command = [sys.executable, "-m", "auth0_webhooks.ops", "replay", "--from", stamp(T1), "--to", stamp(T2)]
+    with PausingTenant(pause_at=4) as tenant:  # the oldest log, the newest, the first page, then the second
+        tenant.add(logs)
+        monkeypatch.setenv("AUTH0_DOMAIN", tenant.url)
+        running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        try:
+            assert tenant.reached.wait(60), "the replay never asked for its second page"
+            running.send_signal(signal.SIGINT)  # Ctrl-C while it waits for the second page
+            _, err = running.communicate(timeout=60)
+        finally:
+            tenant.release.set()
+            if running.poll() is None:
+                running.kill()
+        first = logged_ids(queued(stack))
+
+        resumed = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    assert running.returncode == 1
+    assert err == "replay: interrupted; the same command resumes after the last page sent\n"
+    assert 0 < len(first) < len(inside(logs))  # the first page was sent and saved, no more
+    assert resumed.returncode == 0 and "resuming after" in resumed.stdout, resumed.stderr
+    assert Counter(first + logged_ids(queued(stack))) == Counter(ids_of(inside(logs)))  # each log once
