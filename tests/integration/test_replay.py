@@ -380,7 +380,8 @@ def test_a_hash_key_that_cannot_be_read_exits_1_naming_the_route(env, stack, tmp
     code, _, err = replay()
 
     assert code == 1
-    assert err.startswith("replay: route siem: pii.hash_key_secret replay-test/no-such-key cannot be read")
+    assert err.startswith("replay: route siem: pii.hash_key_secret must be a Secrets Manager secret this function")
+    assert err.endswith("; got 'replay-test/no-such-key'\n") and err.count("\n") == 1
     assert queued(stack) == []
 
 

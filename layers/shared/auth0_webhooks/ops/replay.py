@@ -3,7 +3,8 @@
 :class:`Replayer` reads the window page by page with :func:`~auth0_webhooks.windows.read_window`
 (checkpoint mode, under the caller's rate-limited session), keeps the logs of the chosen types, fans
 them out to the chosen routes (each route's match and PII rules) and queues each route's logs in
-messages of their own with a ``replayed`` attribute (:func:`~auth0_webhooks.routes.messages.route_messages`).
+messages of their own, as the poller does (:func:`~auth0_webhooks.routes.enqueue.page_messages`), each
+with a ``replayed`` attribute (:func:`~auth0_webhooks.messages.mark_replayed`).
 After SQS accepted a page's messages, the page's cursor is saved in the replay's own item of the
 checkpoint table (:class:`ReplayStore`, key :func:`replay_key`), never the live poller's: a run
 stopped by Ctrl-C or a crash resumes after the last saved page, sending at most the unsaved pages
@@ -22,7 +23,7 @@ True
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,8 +33,9 @@ from ..checkpoint import KEY_ATTRIBUTE, utc_now
 from ..dead_letters import dead_letter_message
 from ..log_entry import log_type
 from ..log_ids import check_id_shape, id_time, log_date
+from ..messages import mark_replayed
 from ..queue import LogQueue
-from ..routes.messages import route_messages
+from ..routes.enqueue import PageMessages, page_messages
 from ..routes.plan import CompiledRoute
 from ..search_mode import newest, oldest
 from ..windows import TAKE, RangePage, Window, read_window
@@ -123,14 +125,6 @@ class Tally:
         return sum(self.types.values())
 
 
-@dataclass(frozen=True)
-class Routed:
-    """One page made ready: each route's logs (and their texts when unscrubbed), and the malformed entries."""
-
-    routes: dict[str, tuple[list[Mapping[str, Any]], list[str] | None]]
-    malformed: list[Any]
-
-
 Progress = Callable[[ReplayState, float], None]  # the state after a page, and the share of the window covered
 
 
@@ -178,10 +172,8 @@ class Replayer:
         if state.done:
             return state
         for page in read_window(self.source, self.window, self.time_left, cursor=state.cursor):
-            routed = self.route(page)
-            messages = [dead_letter_message(entry, MALFORMED_REASON) for entry in routed.malformed]
-            for route, (logs, texts) in routed.routes.items():
-                messages += route_messages(route, logs, self.batch_size, texts=texts, replayed=True)
+            messages = [dead_letter_message(entry, MALFORMED_REASON) for entry in page.malformed]
+            messages += [mark_replayed(message) for message in self.plan(page).messages]
             queue.send(messages)
             previous = state.cursor
             state.cursor, state.done = page.cursor, page.done
@@ -198,31 +190,21 @@ class Replayer:
         tally = Tally(routes={compiled.route.id: 0 for compiled in self.routes})
         state = ReplayState()
         for page in read_window(self.source, self.window, self.time_left):
-            routed = self.route(page)
+            plan = self.plan(page)
             tally.types.update(log_type(entry) for entry in page.logs)
-            tally.malformed += len(routed.malformed)
-            for route, (logs, _) in routed.routes.items():
-                tally.routes[route] += len(logs)
+            tally.malformed += len(page.malformed) + sum(1 for m in plan.messages if m.dead_letter)
+            for route, count in plan.routed.items():
+                tally.routes[route] += count
             state.read += len(page.logs)
             if progress is not None:
                 progress(state, 1.0 if page.done else self.covered(page.cursor))
         return tally
 
-    def route(self, page: RangePage) -> Routed:
-        """The page's logs of the chosen types, matched and scrubbed for each route, in log_id order."""
-        kept = [
-            (entry, page.texts[index] if page.texts is not None else None)
-            for index, entry in enumerate(page.logs)
-            if isinstance(entry, Mapping) and (not self.types or log_type(entry) in self.types)
-        ]
-        malformed = page.malformed + [entry for entry in page.logs if not isinstance(entry, Mapping)]
-        routes: dict[str, tuple[list[Mapping[str, Any]], list[str] | None]] = {}
-        for compiled in self.routes:
-            chosen = [(entry, text) for entry, text in kept if compiled.matches(entry)]
-            logs = [compiled.scrub(entry) for entry, _ in chosen]
-            exact = compiled.route.pii.empty and page.texts is not None
-            routes[compiled.route.id] = (logs, [text or "" for _, text in chosen] if exact else None)
-        return Routed(routes, malformed)
+    def plan(self, page: RangePage) -> PageMessages:
+        """The page's logs of the chosen types as each route's messages, as the poller makes them."""
+        chosen = [i for i, entry in enumerate(page.logs) if not self.types or log_type(entry) in self.types]
+        texts = [page.texts[i] for i in chosen] if page.texts is not None else None
+        return page_messages([page.logs[i] for i in chosen], texts, self.routes, self.batch_size)
 
     def covered(self, cursor: str) -> float:
         """The share of the window read once the reader is past ``cursor`` (by the time in the id)."""

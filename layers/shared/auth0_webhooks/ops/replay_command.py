@@ -29,13 +29,13 @@ from ..errors import Auth0WebhooksError, ConfigError
 from ..queue import LogQueue
 from ..ratelimit import RateLimiter, limited_session, parse_reserve
 from ..redaction import redact
-from ..routes import default_route, load_routes, routes_file
-from ..routes.model import Route
+from ..routes import default_route, routes_file
 from ..routes.plan import CompiledRoute, compile_route
+from ..routes.runtime import poller_routes
 from ..settings import Auth0Settings
 from ..start_points import parse_start_from
 from ..windows import Window
-from .aws import OperatorError, plain_error, stack_outputs
+from .aws import plain_error, stack_outputs
 from .replay import Replayer, ReplayState, ReplayStore, Tally, replay_key
 
 PROG = "auth0-webhooks replay"
@@ -125,37 +125,23 @@ def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> Targets:
 
 
 def _routes(env: Env, environ: Mapping[str, str], chosen: Sequence[str]) -> list[CompiledRoute]:
-    """The chosen routes of the routes file (all when none chosen), or the ``default`` route of today's settings."""
-    path = routes_file(environ)
-    if path is not None:
-        routes: Sequence[Route] = load_routes(path)
-    else:
+    """The chosen routes of the routes file (all when none chosen), as the poller runs them (hash keys read
+    from their secrets), or the ``default`` route of today's settings."""
+    compiled = poller_routes(routes_file(environ), environ)
+    if not compiled:
         level = env.text("MIN_LOG_LEVEL")
-        routes = [
-            default_route(
-                environ.get("WEBHOOK_URL") or "https://webhook.invalid",  # the destination is the deliverer's
-                log_types=env.words("LOG_TYPES", r"[a-z0-9_]+", "Auth0 log type codes such as s,f,scp"),
-                min_log_level=None if level is None else env.integer("MIN_LOG_LEVEL", 0, 0, 4),
-                api_endpoints=env.words("API_ENDPOINTS", r"[a-z0-9_-]+", "Management API endpoints such as users"),
-            )
-        ]
-    known = [route.id for route in routes]
+        default = default_route(
+            environ.get("WEBHOOK_URL") or "https://webhook.invalid",  # the destination is the deliverer's
+            log_types=env.words("LOG_TYPES", r"[a-z0-9_]+", "Auth0 log type codes such as s,f,scp"),
+            min_log_level=None if level is None else env.integer("MIN_LOG_LEVEL", 0, 0, 4),
+            api_endpoints=env.words("API_ENDPOINTS", r"[a-z0-9_-]+", "Management API endpoints such as users"),
+        )
+        compiled = (compile_route(default, hash_key=None),)
+    known = [route.route.id for route in compiled]
     unknown = [route for route in chosen if route not in known]
     if unknown:
         raise UsageError(f"--route must be one of {', '.join(known)}; got {unknown[0]!r}")
-    picked = [route for route in routes if not chosen or route.id in chosen]
-    return [compile_route(route, _hash_key(route)) for route in picked]
-
-
-def _hash_key(route: Route) -> bytes | None:
-    ref = route.pii.hash_key_secret
-    if not route.pii.hash or ref is None:
-        return None
-    try:
-        secret = Env({"PII_HASH_KEY_ARN": ref.name}).secret("PII_HASH_KEY")
-    except ConfigError as error:
-        raise OperatorError(f"route {route.id}: pii.hash_key_secret {ref.name} cannot be read ({error})") from None
-    return secret.reveal().encode() if secret is not None else None
+    return [route for route in compiled if not chosen or route.route.id in chosen]
 
 
 class Display:
@@ -209,7 +195,7 @@ def _tally_lines(window: Window, tally: Tally) -> list[str]:
     lines.append(f"  by type: {by_type or 'none'}")
     lines.append("  per route: " + ", ".join(f"{route} {count}" for route, count in tally.routes.items()))
     if tally.malformed:
-        lines.append(f"  malformed (would be dead-lettered): {tally.malformed}")
+        lines.append(f"  to the dead-letter queue (no log_id or date, or too large for SQS): {tally.malformed}")
     return lines
 
 
