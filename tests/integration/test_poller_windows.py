@@ -268,5 +268,3 @@ def test_the_drain_reads_from_the_stored_checkpoint(poller_env, stack, monkeypat
 
         assert result.slices > 1 and queued_ids(stack) == ids_of(logs[1000:])
         assert synthetic_id(datetime(2026, 11, 1, tzinfo=UTC)) < result.checkpoint == logs[-1]["log_id"]
-
-
