@@ -241,9 +241,9 @@ class Poller:
                     self._drain(cursor, result, time_left, slowest, now)
                     break
         if self.limiter is not None:  # the waits for the run's limiter (the source counts those after a 429)
-            limited = self.limiter.stats()
-            result.rate_limit_waits += limited.waits
-            result.rate_limit_wait_seconds = round(result.rate_limit_wait_seconds + limited.waited_seconds, 3)
+            spent = self.limiter.stats()
+            result.rate_limit_waits += spent.waits
+            result.rate_limit_wait_seconds = round(result.rate_limit_wait_seconds + spent.waited_seconds, 3)
         newest = parse_date(result.newest_log_date)
         if result.stopped != "caught-up" and newest is not None:
             result.lag_seconds = max(0.0, self._wall_clock() - newest)  # from the checkpoint's newest log
