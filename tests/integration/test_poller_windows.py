@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,12 +21,13 @@ from auth0_webhooks.checkpoint import CheckpointStore
 from auth0_webhooks.errors import QueueError
 from auth0_webhooks.filters import LogFilter
 from auth0_webhooks.log_ids import synthetic_id
-from auth0_webhooks.poller import Poller, RunResult
+from auth0_webhooks.poller import Poller, RunResult, run_poller
 from auth0_webhooks.queue import LogQueue
 from auth0_webhooks.ratelimit import RateLimiter
 from auth0_webhooks.settings import PollerSettings
 
 from devkit.clock import FakeClock
+from devkit.lambda_context import LambdaContext
 from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy, sqs_action
 from devkit.tenant import LocalTenant, TokenBucket
@@ -268,3 +270,27 @@ def test_the_drain_reads_from_the_stored_checkpoint(poller_env, stack, monkeypat
 
         assert result.slices > 1 and queued_ids(stack) == ids_of(logs[1000:])
         assert result.checkpoint == logs[-1]["log_id"] > synthetic_id(datetime(2026, 11, 1, tzinfo=UTC))
+
+
+def seconds_left(context: LambdaContext) -> Callable[[], float]:
+    return lambda: context.get_remaining_time_in_millis() / 1000
+
+
+def test_a_run_out_of_time_with_a_backlog_hands_on_once_and_the_chain_stops(poller_env, stack, monkeypatch):
+    with LocalTenant(latency=0.3) as tenant:  # 0.3 s a reply: 60 pages cannot be read in the first run's 2.5 s
+        point_at(tenant, monkeypatch)
+        logs = LogFactory(seed=31).many(6000)
+        tenant.add(logs)
+        handed: list[int] = []
+
+        def hand_on() -> None:
+            handed.append(len(handed))
+
+        first = run_poller(PollerSettings.from_env(), seconds_left(LambdaContext(5.5)), hand_on)
+
+        assert (first.stopped, first.backlog, first.handed_on, handed) == ("out-of-time", True, True, [0])
+        handed_on = run_poller(PollerSettings.from_env(), seconds_left(LambdaContext(60)), hand_on)
+
+        assert (handed_on.stopped, handed_on.backlog, handed_on.handed_on) == ("caught-up", False, False)
+        assert handed == [0]  # caught up: no further run
+        assert queued_ids(stack) == ids_of(logs)

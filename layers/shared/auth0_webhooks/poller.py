@@ -40,6 +40,7 @@ from .checkpoint import CheckpointStore
 from .dead_letters import dead_letter_message
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
+from .handoff import should_hand_on
 from .log_entry import log_id, parse_date
 from .log_ids import synthetic_id
 from .messages import Message
@@ -231,7 +232,7 @@ class Poller:
             if cursor is None:
                 break  # lost the race to another poller
             slowest = max(slowest, self._clock() - started)
-            last_full = len(page.logs) >= self.batch_size
+            last_full = fresh_start or len(page.logs) >= self.batch_size  # the oldest log of many, or a full page
             if not fresh_start and len(page.logs) < self.batch_size:
                 break  # a short page in checkpoint mode: caught up, no need to ask for an empty one
             if not drained and not fresh_start:
@@ -477,11 +478,24 @@ def log_source(settings: Auth0Settings) -> Auth0LogSource:
     return Auth0LogSource(settings, clients.http_session())
 
 
-def run_poller(settings: PollerSettings, remaining_seconds: Callable[[], float]) -> RunResult:
-    """One run with the container's clients; a failed run is also reported to Slack."""
+def run_poller(
+    settings: PollerSettings, remaining_seconds: Callable[[], float], hand_on: Callable[[], None] | None = None
+) -> RunResult:
+    """One run with the container's clients; a failed run is also reported to Slack.
+
+    ``hand_on`` starts the next run at once; it is called (once) when this run ended out of time with a
+    backlog left (:func:`handoff.should_hand_on`). If it fails, the schedule starts the next run.
+    """
     poller = build_poller(settings)
     try:
-        return poller.run(remaining_seconds)
+        result = poller.run(remaining_seconds)
+        if hand_on is not None and should_hand_on(result.stopped, result.backlog):
+            try:
+                hand_on()
+                result.handed_on = True
+            except Exception as error:  # the schedule still starts the next run: slower, nothing lost
+                logger.warning("could not start the next run at once", extra={"error": describe(error)})
+        return result
     except Exception as error:
         slack = slack_for(settings.slack.url, settings.slack.send_success, (settings.auth0.client_secret.reveal(),))
         slack.poller_failed(describe(error), poller.result.checkpoint if poller.result else None)
