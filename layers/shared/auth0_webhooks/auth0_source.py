@@ -22,13 +22,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from .deadline import deadline, decode_text, read_capped
 from .errors import Auth0Error, RateLimited
 from .settings import Auth0Settings
+
+if TYPE_CHECKING:
+    from .ratelimit import RateLimiter
 
 TimeLeft = Callable[[], float]
 
@@ -116,6 +119,7 @@ class Auth0LogSource:
         self._token: str | None = None
         self._token_refresh_at = 0.0
         self._token_lock = threading.Lock()  # threads reading slices share one token and fetch it once
+        self.limiter: RateLimiter | None = None  # see limited_by
         self.tokens_fetched = 0
 
     # -- the two read modes ------------------------------------------------------------
@@ -133,13 +137,13 @@ class Auth0LogSource:
         return self._get(dict(params), time_left)
 
     @contextmanager
-    def reading_through(self, session: requests.Session) -> Iterator[None]:
-        """Send this block's requests through ``session`` (a run's rate-limited one); the token is kept."""
-        kept, self.session = self.session, session
+    def limited_by(self, limiter: RateLimiter) -> Iterator[None]:
+        """Each log request of this block first takes a token from ``limiter`` (a run's), before its deadline starts."""
+        kept, self.limiter = self.limiter, limiter
         try:
             yield
         finally:
-            self.session = kept
+            self.limiter = kept
 
     # -- token -----------------------------------------------------------------------
 
@@ -209,6 +213,10 @@ class Auth0LogSource:
             self._wait_for_tokens(page, time_left)
             used = self.token(time_left, page)
             headers = {"Authorization": f"Bearer {used}", "Accept": "application/json"}
+            limiter = self.limiter
+            if limiter is not None:  # wait for a token before the exchange's deadline starts
+                limiter.acquire(time_left)
+                sent_after = limiter.answered
             page.request_count += 1
             seconds = max(0.5, min(READ_TIMEOUT, time_left()))
             try:
@@ -223,9 +231,13 @@ class Auth0LogSource:
                     )
                     body = read_capped(reply, MAX_PAGE_BYTES)
             except (requests.Timeout, requests.ConnectionError) as error:
+                if limiter is not None:
+                    limiter.cancel()
                 cut = watch.fired or isinstance(error, requests.Timeout)
                 problem = f"no complete answer within {seconds:g}s" if cut else type(error).__name__
             else:
+                if limiter is not None:
+                    limiter.observe(reply.headers, sent_after)
                 self.rate = RateLimit.from_headers(reply.headers)
                 status = reply.status_code
                 text = decode_text(body, reply.headers.get("Content-Type"))

@@ -45,7 +45,7 @@ from .log_entry import log_id, parse_date
 from .log_ids import synthetic_id
 from .messages import Message
 from .queue import LogQueue, batch_messages
-from .ratelimit import RateLimiter, limited_session
+from .ratelimit import RateLimiter
 from .redaction import describe
 from .settings import Auth0Settings, PollerSettings
 from .slices import Slice, SliceReader, SliceTracker, plan_slices, workers_for
@@ -171,19 +171,19 @@ class Poller:
             self.result = RunResult(checkpoint=None, stopped="leased")
             return self.result
         try:
-            with self._limited(lambda: remaining_seconds() - self.timing.reserve):
+            with self._limited():
                 return self._run(remaining_seconds)
         finally:
             if not self.store.release_lease(self.run_id):
                 logger.warning("this run's lease had lapsed and another run took it")
 
     @contextmanager
-    def _limited(self, time_left: TimeLeft) -> Iterator[None]:
+    def _limited(self) -> Iterator[None]:
         """The run's Auth0 requests all draw from its one limiter (none: as the source's session allows)."""
         if self.limiter is None:
             yield
             return
-        with self.source.reading_through(limited_session(self.limiter, time_left)):
+        with self.source.limited_by(self.limiter):
             yield
 
     def _run(self, remaining_seconds: Callable[[], float]) -> RunResult:

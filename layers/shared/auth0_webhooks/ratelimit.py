@@ -9,7 +9,9 @@ discounted as far again, since replies may arrive out of order); the refill
 rate is learned from how the reported tokens grow, starting from a guess that no plan's rate is below
 (the bucket refilled in 6 s).
 
-:class:`LimitedAdapter` puts the limiter under a ``requests`` session: every ``/api/v2/`` request
+The poller puts a run's limiter on its source (:meth:`Auth0LogSource.limited_by`), which takes a
+token before each request's deadline starts. :class:`LimitedAdapter` puts the limiter under a
+``requests`` session instead (its wait then counts against an enclosing exchange deadline): every ``/api/v2/`` request
 sent through it takes a token first, so :class:`~auth0_webhooks.auth0_source.Auth0LogSource` and any
 number of threads sharing the session draw from the one bucket.
 
