@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from auth0_webhooks.auth0_source import Auth0LogSource
 from auth0_webhooks.env import Secret
 from auth0_webhooks.log_ids import synthetic_id
-from auth0_webhooks.ratelimit import DEFAULT_RESERVE, RateLimiter, limited_session
+from auth0_webhooks.ratelimit import DEFAULT_RESERVE, RateLimiter
 from auth0_webhooks.settings import Auth0Settings
 from auth0_webhooks.slices import SLICES_PER_WORKER, Slice, SliceReader, SliceTracker, plan_slices, workers_for
 from auth0_webhooks.windows import RangePage
@@ -125,7 +125,7 @@ def sliced(tenant: LocalTenant, limits: Limits, seconds: float, reserve: float) 
     def time_left() -> float:
         return seconds - (time.monotonic() - started)
 
-    source = Auth0LogSource(settings_for(tenant), session=limited_session(limiter, time_left))
+    source = Auth0LogSource(settings_for(tenant))  # as the poller reads: every request under the run's limiter
     source.token(lambda: 10.0)
     last = tenant.logs[-1]  # what search mode's newest log would be; asking would take a token from the run
     workers = workers_for(limits.rate, limits.round_trip)
@@ -139,7 +139,8 @@ def sliced(tenant: LocalTenant, limits: Limits, seconds: float, reserve: float) 
 
     before = tenant.stats.log_requests, tenant.stats.answered_429
     started = time.monotonic()
-    SliceReader(source, workers, min_page=limits.round_trip).drain(tracker, count, time_left)
+    with source.limited_by(limiter):
+        SliceReader(source, workers, min_page=limits.round_trip).drain(tracker, count, time_left)
     elapsed = time.monotonic() - started
     requests, limited = tenant.stats.log_requests - before[0], tenant.stats.answered_429 - before[1]
     return Drain(f"sliced, {workers} threads", read[0], elapsed, requests, limited, limits.ceiling)

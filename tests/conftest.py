@@ -70,7 +70,15 @@ def poller_env(stack: Stack, tenant: LocalTenant, monkeypatch: pytest.MonkeyPatc
         "AUTH0_CLIENT_SECRET": "local-secret-do-not-log",
         **stack.environ(),
     }
-    unset = ("BATCH_SIZE", "START_FROM", "LOG_TYPES", "MIN_LOG_LEVEL", "API_ENDPOINTS", "AUTH0_CLIENT_SECRET_ARN")
+    unset = (
+        "BATCH_SIZE",
+        "START_FROM",
+        "RATE_LIMIT_RESERVE",
+        "LOG_TYPES",
+        "MIN_LOG_LEVEL",
+        "API_ENDPOINTS",
+        "AUTH0_CLIENT_SECRET_ARN",
+    )
     return set_environ(monkeypatch, values, unset)
 
 

@@ -7,6 +7,10 @@ Logs come from :class:`devkit.logs.LogFactory`: about 1.4 KB each, every 500th a
 1. Backlog drain: logs per second the poller enqueues when the tenant allows R requests a second
    (token bucket, 429 beyond), against the ceiling R x 100 (a full page per request). The bucket's
    burst is spent by a warm-up run first, so the measured run gets R requests a second and no more.
+1b, 1c. Backlog read in time slices at Enterprise (16 requests/s, burst 50) and Essentials (100 a
+   minute, burst 10) limits with 250 ms round trips, from an empty bucket: logs a second as a share of
+   the ceiling (rate x 100), beside today's sequential reader measured in the same run (``drain``,
+   ``devkit.drain_bench``; reading only).
 2. Delivery: logs per second the deliverer handler delivers to a receiver that takes 50 ms a request,
    at WEBHOOK_CONCURRENT_CALLS=C, against the ideal C x 100 / 50 ms. Only the handler's invocations
    are timed: the queue is loaded and the events are received before (that is the event source's
@@ -31,6 +35,6 @@ a few percent; the tests only check that the table is complete (``tests/integrat
 The exit status is 1 when a figure misses its target (from ``--scale 1`` up; smaller runs report it).
 
 Modules: ``config`` (scale, figures, counts), ``runner`` (the shared set-up, the steps in order),
-``throughput`` (1, 2, 7), ``footprint`` (3 to 5), ``tools`` (counters, the receiver process, bare
+``throughput`` (1, 2, 7), ``drain`` (1b, 1c), ``footprint`` (3 to 5), ``tools`` (counters, the receiver process, bare
 loops), ``cost`` and ``fixed_cost`` (6), ``report`` (the table, the exit status), ``cli``.
 """

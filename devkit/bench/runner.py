@@ -11,7 +11,7 @@ from typing import IO, Any
 from ..aws import MotoServer, Stack, create_stack
 from ..logs import LogFactory
 from ..tenant import LocalTenant
-from . import footprint, routes, throughput
+from . import drain, footprint, routes, throughput
 from .config import CLIENT_ID, CLIENT_SECRET, LARGE_EVERY, ROOT, SECRET, ByteCounter, Counts, Figure, Scale
 from .cost import PRICES_AS_OF, cost_lines
 from .fixed_cost import FixedCost, fixed_monthly_cost
@@ -50,6 +50,7 @@ class Bench:
             self.moto = moto
             steps: list[tuple[str, Callable[[Bench], None]]] = [
                 ("backlog drain", throughput.backlog_drain),
+                ("backlog read in slices at Enterprise and Essentials limits", drain.parallel_drain),
                 ("delivery", throughput.delivery),
                 ("CPU per log", footprint.cpu_per_log),
                 ("CPU per log with routes", routes.poller_routes_cpu),

@@ -40,6 +40,7 @@ PLACEHOLDER_SLACK = "https://hooks.slack.com/services/T0DEMO/B0DEMO/local"
 PARAMETERS_FROM_SETTINGS = {
     "BATCH_SIZE": "BatchSize",
     "START_FROM": "StartFrom",
+    "RATE_LIMIT_RESERVE": "RateLimitReserve",
     "LOG_TYPES": "LogTypes",
     "MIN_LOG_LEVEL": "MinLogLevel",
     "API_ENDPOINTS": "ApiEndpoints",

@@ -12,6 +12,8 @@ from tests.conftest import ROOT
 
 ROWS = (
     "1. backlog drain",
+    "1b. backlog read in slices, Enterprise",
+    "1c. backlog read in slices, Essentials",
     "2. delivery",
     "3a. poller CPU per log",
     "3b. deliverer CPU per log",

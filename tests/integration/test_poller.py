@@ -231,7 +231,9 @@ def test_a_rate_limit_that_outlasts_the_run_ends_it_cleanly(poller_env, tenant, 
     assert result["stopped"] == "rate-limited" and result["rate_limit_waits"] == 0
     assert queued_ids(stack) == ids_of(logs[:11])  # the oldest, then a page of 10
     assert checkpoint_of(stack, key(tenant))["log_id"] == logs[10]["log_id"]
-    assert tenant.stats.answered_429 == 1  # no second try: the reset is too far
+    # no second try of any request: the reset is too far (a backlog drain's threads may each have met one 429)
+    throttled = [tuple(sorted(query.items())) for _, query, status in tenant.stats.calls if status == 429]
+    assert throttled and len(throttled) == len(set(throttled))
 
 
 def test_server_errors_garbled_replies_and_dropped_connections_are_retried(poller_env, tenant, stack, monkeypatch):

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from fnmatch import fnmatch
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -42,6 +43,7 @@ IAM_ACTION = {
 }
 # What Lambda's SQS event source mapping calls with the deliverer's role (not the code): allowed, never seen here.
 EVENT_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+LAMBDA_INVOKE = "/2015-03-31/functions/"  # Invoke's path: /2015-03-31/functions/{FunctionName}/invocations
 RUNTIME_LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]  # Lambda writes the function's logs
 
 
@@ -60,6 +62,10 @@ def calls(proxy: FaultProxy, stack: TemplateStack) -> set[Grant]:
     }
     found = set()
     for request in proxy.seen:
+        if request.path.startswith(LAMBDA_INVOKE):  # Lambda's REST protocol: the function is in the path
+            function = unquote(request.path.removeprefix(LAMBDA_INVOKE).split("/", 1)[0])
+            found.add(("lambda:InvokeFunction", function))
+            continue
         target = request.headers.get("x-amz-target")
         assert target, f"a request without X-Amz-Target (not the JSON protocol): {request.method} {request.path}"
         prefix, operation = target.split(".", 1)
@@ -137,6 +143,14 @@ def test_the_poller_role_allows_exactly_its_calls(template_stack, proxy, monkeyp
         result = lambda_handler(load_event("scheduled.json"), LambdaContext(60))
 
     assert (result["enqueued"], result["dead_lettered"]) == (30, 1)
+    poller_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{template_stack.name}-poller"
+    with LocalTenant(latency=0.3) as tenant:  # a backlog the run cannot finish: it hands on to the next run
+        tenant.add(factory.many(3000))
+        use_environ(monkeypatch, template_stack, "poller", AUTH0_DOMAIN=tenant.url)
+        context = LambdaContext(4.5, function_name=f"{template_stack.name}-poller")
+        assert context.invoked_function_arn == poller_arn
+        handed = lambda_handler(load_event("scheduled.json"), context)
+    assert handed["stopped"] == "out-of-time" and handed["backlog"]
     made = calls(proxy, template_stack)
     secrets = {template_stack.physical_ids[s] for s in ("SecretAuth0ClientSecret", "SecretSlackIncomingWebhookUrl")}
     assert {resource for action, resource in made if action == "secretsmanager:GetSecretValue"} == secrets
@@ -162,8 +176,12 @@ def test_the_poller_may_read_the_route_secrets_under_the_stack_prefix(template_s
     assert result["routed"] == {"siem": 5, "events": 5}
     made = calls(proxy, template_stack)
     assert ("ssm:GetParameter", f"arn:aws:ssm:us-east-1:123456789012:parameter/{stack}/events-hash-key") in made
-    dead_letters = {("sqs:SendMessage", template_stack.attributes["DeadLetterQueue"]["Arn"])}  # the test above
-    assert_exact(template_stack, "poller", made, allowed_beyond=dead_letters)  # both prefixed statements used
+    # the test above calls these: a dead letter, and handing a run with a backlog on to the next
+    beyond = {
+        ("sqs:SendMessage", template_stack.attributes["DeadLetterQueue"]["Arn"]),
+        *((action, arn) for action, arn in grants(template_stack, "poller")[0] if action == "lambda:InvokeFunction"),
+    }
+    assert_exact(template_stack, "poller", made, allowed_beyond=beyond)  # both prefixed statements used
 
 
 def test_the_deliverer_role_allows_exactly_its_calls_and_the_event_source_s(template_stack, proxy, monkeypatch):

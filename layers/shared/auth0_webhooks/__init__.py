@@ -15,7 +15,7 @@ Runtime: reading logs (the poller)
 - ``queue``: size-aware batches, sent in order to the queue or the dead-letter queue
 - ``dead_letters``: every dead-letter message, its attributes and reason
 
-Runtime: time windows (start points, replays, parallel drain; not yet wired into the poller)
+Runtime: time windows (start points, the parallel backlog drain, replays)
 
 - ``log_ids``: the UTC time in a log id, synthetic ids made from a time, the ids' shape check
 - ``start_points``: ``START_FROM`` as now, a date, a duration or a log id, and its checkpoint
@@ -23,6 +23,8 @@ Runtime: time windows (start points, replays, parallel drain; not yet wired into
 - ``windows``: a range of ids, or the logs dated in [T1, T2), read by checkpoint mode
 - ``slices``: a backlog split into time slices, read on threads, checkpoint over the done prefix
 - ``ratelimit``: one client-side token bucket fed by ``x-ratelimit-*``, with a reserve
+- ``backlog``: when a poller run is far enough behind to drain in slices
+- ``handoff``: a run out of time with a backlog starts the next one at once
 
 Runtime: delivering logs (the deliverer)
 

@@ -17,16 +17,21 @@ import json
 import math
 import random
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from .deadline import deadline, decode_text, read_capped
 from .errors import Auth0Error, RateLimited
 from .settings import Auth0Settings
+
+if TYPE_CHECKING:
+    from .ratelimit import RateLimiter
 
 TimeLeft = Callable[[], float]
 
@@ -113,6 +118,8 @@ class Auth0LogSource:
         self._clock, self._sleep = clock, sleep
         self._token: str | None = None
         self._token_refresh_at = 0.0
+        self._token_lock = threading.Lock()  # threads reading slices share one token and fetch it once
+        self.limiter: RateLimiter | None = None  # see limited_by
         self.tokens_fetched = 0
 
     # -- the two read modes ------------------------------------------------------------
@@ -125,6 +132,19 @@ class Auth0LogSource:
         """Search mode: the oldest log the tenant still keeps (an empty page if it has none)."""
         return self._get({"sort": "date:1", "page": 0, "per_page": 1, "include_totals": "false"}, time_left)
 
+    def search(self, params: Mapping[str, Any], time_left: TimeLeft) -> Page:
+        """Search mode with these parameters (``q``, ``sort``, ``page``, ``per_page``, ...): one page."""
+        return self._get(dict(params), time_left)
+
+    @contextmanager
+    def limited_by(self, limiter: RateLimiter) -> Iterator[None]:
+        """Each log request of this block first takes a token from ``limiter`` (a run's), before its deadline starts."""
+        kept, self.limiter = self.limiter, limiter
+        try:
+            yield
+        finally:
+            self.limiter = kept
+
     # -- token -----------------------------------------------------------------------
 
     def token(self, time_left: TimeLeft, page: Page | None = None) -> str:
@@ -133,6 +153,10 @@ class Auth0LogSource:
         Like a log read, a 5xx, a timeout or a dropped connection is retried, and a 429 is waited
         out (or ends the run with :class:`RateLimited` when it cannot be); waits are counted on ``page``.
         """
+        with self._token_lock:
+            return self._current_token(time_left, page)
+
+    def _current_token(self, time_left: TimeLeft, page: Page | None) -> str:
         if self._token is not None and self._clock() < self._token_refresh_at:
             return self._token
         from auth0.authentication import GetToken  # imported on first use: a warm run never needs it
@@ -187,7 +211,12 @@ class Auth0LogSource:
         retries, throttled, problem = iter(RETRY_DELAYS), 0, ""
         while True:
             self._wait_for_tokens(page, time_left)
-            headers = {"Authorization": f"Bearer {self.token(time_left, page)}", "Accept": "application/json"}
+            used = self.token(time_left, page)
+            headers = {"Authorization": f"Bearer {used}", "Accept": "application/json"}
+            limiter = self.limiter
+            if limiter is not None:  # wait for a token before the exchange's deadline starts
+                limiter.acquire(time_left)
+                sent_after = limiter.answered
             page.request_count += 1
             seconds = max(0.5, min(READ_TIMEOUT, time_left()))
             try:
@@ -202,9 +231,13 @@ class Auth0LogSource:
                     )
                     body = read_capped(reply, MAX_PAGE_BYTES)
             except (requests.Timeout, requests.ConnectionError) as error:
+                if limiter is not None:
+                    limiter.cancel()
                 cut = watch.fired or isinstance(error, requests.Timeout)
                 problem = f"no complete answer within {seconds:g}s" if cut else type(error).__name__
             else:
+                if limiter is not None:
+                    limiter.observe(reply.headers, sent_after)
                 self.rate = RateLimit.from_headers(reply.headers)
                 status = reply.status_code
                 text = decode_text(body, reply.headers.get("Content-Type"))
@@ -220,7 +253,9 @@ class Auth0LogSource:
                     throttled += 1
                     continue  # a 429 is waited out, never counted as a retry
                 elif status == 401 and not refreshed_token:
-                    self._token, refreshed_token = None, True
+                    with self._token_lock:  # unless another thread already fetched a new one
+                        self._token = None if self._token == used else self._token
+                    refreshed_token = True
                     continue
                 elif status == 408 or status >= 500:
                     problem = f"HTTP {status}"

@@ -87,13 +87,19 @@ class CheckpointStore:
             assignments.append("#newest = :newest")
         self._conditional_update(previous, assignments, names, values)
 
-    def restart(self, previous: str | None, start_from: str) -> None:
-        """Start again after ``start_from`` (a new START_FROM), replacing ``previous``."""
+    def restart(self, previous: str | None, start_from: str, log_id: str | None) -> None:
+        """Start again after ``log_id`` (where a new START_FROM resolved to), replacing ``previous``.
+
+        ``log_id=None``: from the oldest log the tenant keeps (the item keeps no ``log_id``). The item
+        remembers ``start_from`` as given, so the same value is not applied again.
+        """
         names = {"#log_id": "log_id", "#start_from": "start_from", "#updated_at": "updated_at"}
-        values: dict[str, Any] = {":new": {"S": start_from}, ":now": {"S": utc_now()}}
-        self._conditional_update(
-            previous, ["#log_id = :new", "#start_from = :new", "#updated_at = :now"], names, values
-        )
+        values: dict[str, Any] = {":start": {"S": start_from}, ":now": {"S": utc_now()}}
+        assignments = ["#start_from = :start", "#updated_at = :now"]
+        if log_id is not None:
+            values[":new"] = {"S": log_id}
+            assignments.insert(0, "#log_id = :new")
+        self._conditional_update(previous, assignments, names, values, remove=() if log_id else ("#log_id",))
 
     def take_lease(self, owner: str, until: float, now: float) -> bool:
         """Hold the checkpoint for ``owner`` until ``until`` (UNIX seconds); ``False`` if another run holds it."""
@@ -140,7 +146,12 @@ class CheckpointStore:
         )
 
     def _conditional_update(
-        self, previous: str | None, assignments: list[str], names: dict[str, str], values: dict[str, Any]
+        self,
+        previous: str | None,
+        assignments: list[str],
+        names: dict[str, str],
+        values: dict[str, Any],
+        remove: tuple[str, ...] = (),
     ) -> None:
         if previous is None:
             condition = "attribute_not_exists(#log_id)"
@@ -151,7 +162,7 @@ class CheckpointStore:
             self.client.update_item(
                 TableName=self.table,
                 Key=self._key(),
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression="SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(remove) if remove else ""),
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,

@@ -9,7 +9,9 @@ discounted as far again, since replies may arrive out of order); the refill
 rate is learned from how the reported tokens grow, starting from a guess that no plan's rate is below
 (the bucket refilled in 6 s).
 
-:class:`LimitedAdapter` puts the limiter under a ``requests`` session: every ``/api/v2/`` request
+The poller puts a run's limiter on its source (:meth:`Auth0LogSource.limited_by`), which takes a
+token before each request's deadline starts. :class:`LimitedAdapter` puts the limiter under a
+``requests`` session instead (its wait then counts against an enclosing exchange deadline): every ``/api/v2/`` request
 sent through it takes a token first, so :class:`~auth0_webhooks.auth0_source.Auth0LogSource` and any
 number of threads sharing the session draw from the one bucket.
 
@@ -24,16 +26,18 @@ True
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from .auth0_source import TimeLeft
+from .deadline import DeadlineAdapter
 from .errors import ConfigError, RateLimited
 
 DEFAULT_RESERVE = 0.2  # RATE_LIMIT_RESERVE's default: a fifth of the bucket stays for others
@@ -155,6 +159,8 @@ class RateLimiter:
             self.in_flight = max(0, self.in_flight - 1)
             self._answered += 1
             if limit is None or remaining is None:
+                if self.limit is None:  # nothing learned yet (a 5xx without headers): one request at a time
+                    self.tokens = max(self.tokens, 1.0 - self.in_flight)
                 return
             now = self._clock()
             self._refill()
@@ -176,6 +182,8 @@ class RateLimiter:
         """A request that took a token got no reply (a dropped connection): it is no longer in flight."""
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
+            if self.limit is None:  # nothing learned yet: one request at a time
+                self.tokens = max(self.tokens, 1.0 - self.in_flight)
 
     def stats(self) -> RateLimitStats:
         with self._lock:
@@ -206,8 +214,10 @@ class RateLimiter:
             self.rate = max(MIN_RATE, LEARNED_RATE_SHARE * gained / elapsed)
 
 
-class LimitedAdapter(HTTPAdapter):
+class LimitedAdapter(DeadlineAdapter):
     """An ``HTTPAdapter`` that takes a token from ``limiter`` for each ``/api/v2/`` request.
+
+    Its connections obey :func:`~auth0_webhooks.deadline.deadline`, like :func:`clients.http_session`'s.
 
     ``time_left`` bounds the waits (set it per run); a wait too long raises :class:`RateLimited`.
     """
@@ -233,7 +243,9 @@ class LimitedAdapter(HTTPAdapter):
 def limited_session(limiter: RateLimiter, time_left: TimeLeft, pool_size: int = 16) -> requests.Session:
     """A session whose Management API requests all draw from ``limiter``."""
     session = requests.Session()
-    session.trust_env = False
+    if not urllib.request.getproxies():  # as clients.http_session: no environment scan per request
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     adapter = LimitedAdapter(limiter, time_left, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

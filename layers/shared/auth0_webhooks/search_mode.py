@@ -4,8 +4,7 @@ Search mode is capped at 1,000 results per query and 100 per page. :func:`logs_b
 range of any size within that cap: it reads in date order and, when a query reaches the cap, starts a
 new query at the date of the last log read (skipping the ids it already gave at that date).
 
-These go through :class:`Auth0LogSource`'s one GET with its waits and retries (``_get``), which has no
-public search call yet.
+These go through :meth:`Auth0LogSource.search`, the one GET with its waits and retries.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ def search(
     params: dict[str, Any] = {"sort": sort, "page": page, "per_page": per_page, "include_totals": "false"}
     if q is not None:
         params["q"] = q
-    return source._get(params, time_left)
+    return source.search(params, time_left)
 
 
 def newest(source: Auth0LogSource, time_left: TimeLeft) -> Any | None:

@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .env import Env, Secret
 from .errors import ConfigError
 
+if TYPE_CHECKING:
+    from .start_points import StartPoint
+
 _DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^/@]*@", re.IGNORECASE)
-_LOG_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,9 @@ class PollerSettings:
     queue_url: str
     dead_letter_queue_url: str
     batch_size: int
-    start_from: str | None
+    start_from: str | None  # START_FROM as given (stripped): the checkpoint remembers it
+    start_point: StartPoint | None  # START_FROM parsed (a duration fixed at the time it was read)
+    rate_limit_reserve: float  # RATE_LIMIT_RESERVE: a share of the tenant's bucket left to others
     log_types: frozenset[str]
     min_log_level: int | None
     api_endpoints: tuple[str, ...]
@@ -164,10 +170,12 @@ class PollerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PollerSettings:
+        from .ratelimit import parse_reserve  # these import auth0_source, which imports this module
+        from .start_points import parse_start_from
+
         env = Env(environ)
         start_from = env.text("START_FROM")
-        if start_from is not None and not _LOG_ID.match(start_from):
-            raise ConfigError("START_FROM", "an Auth0 log_id (letters, digits, _ and -)", got=start_from)
+        start_point = parse_start_from(start_from, datetime.now(UTC)) if start_from is not None else None
         level = env.text("MIN_LOG_LEVEL")
         return cls(
             auth0=Auth0Settings.from_env(env),
@@ -176,6 +184,8 @@ class PollerSettings:
             dead_letter_queue_url=_queue_url(env, "DEAD_LETTER_QUEUE_URL"),
             batch_size=env.integer("BATCH_SIZE", default=100, low=1, high=100),
             start_from=start_from,
+            start_point=start_point,
+            rate_limit_reserve=parse_reserve(env.text("RATE_LIMIT_RESERVE")),
             log_types=frozenset(env.words("LOG_TYPES", r"[a-z0-9_]+", "Auth0 log type codes such as s,f,scp")),
             min_log_level=None if level is None else env.integer("MIN_LOG_LEVEL", 0, 0, 4),
             api_endpoints=env.words(
