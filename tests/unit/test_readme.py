@@ -64,7 +64,7 @@ def test_every_source_is_a_link_a_section_or_a_file_of_this_repository():
 def test_planned_features_are_only_ever_marked_planned_in_our_column():
     cells, _ = comparison()
     ours = " ".join(row[1] for row in cells)
-    for feature in ("routes", "pausing one failing route", "time window", "PII hashing"):
+    for feature in ("pausing one failing route",):  # what is still to come
         for match in re.finditer(re.escape(feature), ours):
             rest = ours[match.end() :].split(";")[0].split("|")[0]
             assert "planned" in rest, f"{feature!r} is described as if it existed"
