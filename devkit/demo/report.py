@@ -64,12 +64,25 @@ def describe_setup(screen: Screen, config: DemoConfig, parts: Parts, log_path: P
         )
     else:
         rows.append(("Auth0", f"{os.environ.get('AUTH0_DOMAIN')} (your tenant)"))
-    if parts.webhook:
+    if parts.routes:
+        rows.append(("Routes", f"{_shown(parts.routes.path)}: config/routes.yaml's example, with local addresses"))
+        for route_id, where in parts.routes.where().items():
+            rows.append((f" {route_id}", where))
+    elif parts.webhook:
         rows.append(("Webhook", f"local receiver {env['WEBHOOK_URL']}: checks every Standard Webhooks signature"))
     else:
         rows.append(("Webhook", "your receiver (WEBHOOK_URL)"))
     rows.append(("Slack", f"local endpoint {parts.slack.url}" if parts.slack else "your incoming webhook"))
-    if config.faults:
+    if config.faults and parts.routes:
+        rows.append(
+            (
+                "Faults",
+                f"on: the {parts.routes.dead} route's receiver answers 503 to every request; the tenant rate-limits;"
+                f" retries after ~{env['RETRY_BASE_SECONDS']}s, dead-lettered after {env['MAX_RECEIVE_COUNT']}"
+                " attempts; the other routes are not held up",
+            )
+        )
+    elif config.faults:
         rows.append(
             (
                 "Faults",
@@ -119,8 +132,12 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
         if refused or hook["duplicates"]:
             dup = f"; {hook['duplicates']} logs delivered twice (same webhook-id)" if hook["duplicates"] else ""
             row("", f"refused on purpose: {refused or 'none'}{dup}")
-    else:
+    elif "routes" not in report:
         row("Webhook", f"{deliverer['delivered']:,} logs delivered in {deliverer['requests']} requests")
+    if "routes" in report:
+        row("Routes", "what each route received, of what its match takes:")
+    for route_id, route in report.get("routes", {}).items():
+        row(f"  {route_id}", route_line(screen, route_id, route))
     retried = deliverer["retried"]
     row("Retries", f"{retried:,} logs retried with backoff" if retried else "none needed")
     if dlq["messages"]:
@@ -162,6 +179,29 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
             f" this summary as JSON: {_shown(log_path.with_name('summary.json'))}"
         )
     )
+
+
+def route_line(screen: Screen, route_id: str, route: dict[str, Any]) -> str:
+    """One route's arrivals: what it got of what it should have, how, and how its PII arrived."""
+    counted = "events" if route["destination"] == "eventbridge" else "logs"
+    got = f"{route['received']:,} of {route['expected']:,} {counted}"
+    got = screen.green(got) if route["received"] == route["expected"] else screen.yellow(got)
+    parts = [f"{got} ({route['destination']}: {', '.join(route['formats']) or 'none accepted'})"]
+    if route["destination"] == "webhook":
+        refused = ", ".join(f"{n}x {status}" for status, n in sorted(route["refused"].items()))
+        signed = f", {route['verified']} signatures verified" if route["signed"] else ""
+        parts.append(f"{route['accepted']} of {route['requests']} requests accepted{signed}")
+        if refused:
+            parts.append(screen.yellow(f"refused: {refused}"))
+    for name, word in (("hashed", "hashed"), ("masked", "masked")):
+        if name in route:
+            done, clear = route[name]["done"], route[name]["clear"]
+            parts.append(f"{done:,} PII values {word}, {clear} in clear")
+    if route["dead_lettered"]:
+        parts.append(screen.yellow(f"{route['dead_lettered']:,} in the dead-letter queue with route {route_id}"))
+    if route["duplicates"]:
+        parts.append(f"{route['duplicates']} delivered twice")
+    return "; ".join(parts)
 
 
 def _shown(path: Path) -> str:

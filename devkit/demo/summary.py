@@ -11,6 +11,7 @@ from typing import Any
 
 from ..aws import Stack
 from ..latency import Sample, measured, on_schedule
+from .arrivals import dead_letters_by_route, route_arrivals
 from .config import DEPLOYED_SCHEDULE_SECONDS, DemoConfig
 from .parts import Parts
 from .pipeline import Pipeline, drained
@@ -54,7 +55,12 @@ def summarize(
             "token_requests": stats.token_requests,
             "poison": len(parts.stream.poison),
         }
-    if parts.webhook:
+    if parts.routes and parts.stream:
+        by_route = dead_letters_by_route(parts.stack) if dead else {}
+        report["routes"] = route_arrivals(parts.routes, parts.stack, parts.stream.produced, by_route)
+        report["kept"] = sum(route["expected"] for route in report["routes"].values())
+        report["missing"] = [f"{name}:{i}" for name, route in report["routes"].items() for i in route["missing"]]
+    elif parts.webhook:
         with parts.webhook.lock:
             deliveries = list(parts.webhook.deliveries)
         ok = [d for d in deliveries if 200 <= d.status < 300]
