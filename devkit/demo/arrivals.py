@@ -13,7 +13,6 @@ counted as it arrived: hashed, or in clear.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -21,21 +20,6 @@ from typing import Any
 from ..aws import Stack
 from ..receivers import Delivery
 from .routes import DemoRoutes, events_received
-
-
-def dead_letters_by_route(stack: Stack) -> dict[str, set[str]]:
-    """The log ids in the dead-letter queue, by the ``route`` attribute of their message (``default`` without one)."""
-    found: dict[str, set[str]] = {}
-    for message in stack.receive_all(stack.dead_letter_queue_url):
-        route = message.get("MessageAttributes", {}).get("route", {}).get("StringValue") or "default"
-        try:
-            body = json.loads(message["Body"])
-        except ValueError:
-            continue
-        entries = body if isinstance(body, list) else [body]
-        ids = {str(e.get("log_id") or e.get("_id")) for e in entries if isinstance(e, dict)}
-        found.setdefault(route, set()).update(ids)
-    return found
 
 
 def route_arrivals(

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from ..aws import Stack
 from ..receivers import WebhookReceiver
 from ..template import TemplateStack
 from .config import ROOT, new_webhook_secret
@@ -124,7 +125,7 @@ def started_routes(stack: TemplateStack, directory: Path, faults: bool, seed: in
         yield DemoRoutes(path, local, receivers, bus, queue_url, values.get(hash_ref, ""), dead)
 
 
-def events_received(stack: TemplateStack, queue_url: str) -> list[dict[str, Any]]:
+def events_received(stack: Stack, queue_url: str) -> list[dict[str, Any]]:
     """The events the bus's rule put on the demo's queue (read, not removed)."""
     found = []
     for message in stack.receive_all(queue_url):
