@@ -15,7 +15,7 @@ from ..receivers import SlackReceiver, WebhookReceiver
 from ..template import TemplateStack, stack_from_template
 from ..tenant import LocalTenant, TokenBucket
 from .config import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, SERVICE, DemoConfig
-from .routes import SIEM, STACK_NAME, DemoRoutes, started_routes
+from .routes import SIEM, STACK_NAME, DemoRoutes, example, secret_values, siem_credentials, started_routes
 from .stream import LogStream
 
 
@@ -118,6 +118,10 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
         stream: LogStream | None = None
         routed = not given.get("WEBHOOK_URL")  # the example's three routes, unless WEBHOOK_URL names yours
         secret = given.get("WEBHOOK_SECRET") or None
+        values = secret_values(example()) if routed else {}
+        if routed:  # the default settings describe the siem receiver too, so `make doctor` checks a real one
+            authorization, secret = siem_credentials(values)
+            given = {**given, "WEBHOOK_AUTHORIZATION": authorization}
         if not real_tenant:
             bucket = TokenBucket(burst=3, rate=1.5) if config.faults else TokenBucket(burst=50, rate=None)
             tenant = stack.enter_context(LocalTenant(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, bucket=bucket))
@@ -129,7 +133,9 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
             raise SystemExit(f"demo: template.yaml refuses these settings: {error}") from None
         routes = None
         if routed:
-            routes = stack.enter_context(started_routes(resources, config.directory, config.faults, config.seed))
+            routes = stack.enter_context(
+                started_routes(resources, config.directory, config.faults, config.seed, values)
+            )
             webhook = routes.receivers[SIEM]
         if not given.get("SLACK_INCOMING_WEBHOOK_URL"):
             slack = stack.enter_context(SlackReceiver())

@@ -91,11 +91,13 @@ class DemoRoutes:
 
 
 @contextlib.contextmanager
-def started_routes(stack: TemplateStack, directory: Path, faults: bool, seed: int) -> Iterator[DemoRoutes]:
-    """Start the receivers, create the secrets and the bus on moto, write the routes file; stop all at the end."""
+def started_routes(
+    stack: TemplateStack, directory: Path, faults: bool, seed: int, values: dict[str, str]
+) -> Iterator[DemoRoutes]:
+    """Start the receivers, create the secrets (``values``, by name) and the bus on moto, write the routes
+    file; stop all at the end."""
     data = example()
     by_id = {route["id"]: route for route in data["routes"]}
-    values = {ref: _secret_value(field) for ref, field in _secret_refs(data)}
     with contextlib.ExitStack() as exits:
         receivers: dict[str, WebhookReceiver] = {}
         for route_id, route in by_id.items():
@@ -134,6 +136,17 @@ def events_received(stack: Stack, queue_url: str) -> list[dict[str, Any]]:
             if isinstance(event, dict):
                 found.append(event)
     return found
+
+
+def secret_values(data: dict[str, Any]) -> dict[str, str]:
+    """A fresh value for every secret the routes name, by name (a whsec_ key for a signing secret)."""
+    return {name: _secret_value(field) for name, field in _secret_refs(data)}
+
+
+def siem_credentials(values: dict[str, str]) -> tuple[str, str]:
+    """The siem route's (authorization, signing secret) values, as the example names them."""
+    destination = next(r for r in example()["routes"] if r["id"] == SIEM)["destination"]
+    return values[destination["authorization_secret"]], values[destination["signing_secret"]]
 
 
 def _secret_refs(data: dict[str, Any]) -> list[tuple[str, str]]:
