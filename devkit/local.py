@@ -1,8 +1,9 @@
 """``make local``: the embedded stack, up until Ctrl-C, for trying every operator command on it.
 
 The same parts as ``make demo`` (``devkit.demo.parts``): moto with template.yaml's queues, table
-and secrets, a local tenant producing a few logs a second, the webhook and Slack receivers, the
-poller on a schedule and the deliverer on the queue. It prints the environment (``export``
+and secrets, a local tenant producing a few logs a second, the same three routes (the SIEM and
+security receivers, the EventBridge bus and its queue) and the Slack receiver, the poller on a
+schedule and the deliverer on the queue. It prints where each part listens, then the environment (``export``
 lines, also written to ``.local/env.sh``) under which, from another terminal, ``make doctor``,
 ``make redrive ARGS=--dry-run`` and the README's "run the poller locally" command work against
 it. Secrets are handed over as ``*_ARN`` references to Secrets Manager on moto, as the
