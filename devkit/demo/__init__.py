@@ -19,13 +19,14 @@ Settings (environment):
   for up to ``DEMO_DRAIN_SECONDS`` (20) and the demo ends. Ctrl-C stops it at once.
 - ``DEMO_FAULTS=1``: the security route's receiver answers 503 to every request (it is dead) and
   the tenant rate-limits. That route's logs are retried, then dead-lettered with the route's id;
-  the other two routes get all of theirs. (With ``WEBHOOK_URL`` and no routes: none of this.)
+  the other two routes get all of theirs. (With ``WEBHOOK_URL``, only the tenant's rate limit.)
 - ``DEMO_LOGS_PER_SECOND`` (6), ``DEMO_BACKLOG`` (500 logs of history), ``DEMO_POLL_SECONDS`` (2),
   ``DEMO_DIR`` (``.demo``: the functions' JSON logs and a ``summary.json``), ``DEMO_SEED``.
 - ``AUTH0_DOMAIN`` with ``AUTH0_CLIENT_ID`` and ``AUTH0_CLIENT_SECRET``: read that tenant instead
   of the local one. ``WEBHOOK_URL`` (and ``WEBHOOK_SECRET``, ``WEBHOOK_AUTHORIZATION``): deliver
-  there instead, through the one ``default`` route (no routes file). ``SLACK_INCOMING_WEBHOOK_URL``: alert there. Other settings of the functions
-  (``LOG_TYPES``, ``BATCH_SIZE``, ``SEND_AS_BATCH``, ``WEBHOOK_CONCURRENT_CALLS`` …) apply as usual.
+  there instead, through the one ``default`` route (no routes file). ``SLACK_INCOMING_WEBHOOK_URL``:
+  alert there. Other settings of the functions (``LOG_TYPES``, ``BATCH_SIZE``, ``SEND_AS_BATCH``,
+  ``WEBHOOK_CONCURRENT_CALLS`` …) apply as usual; with the routes, each route's ``match`` decides.
 
 Run it with ``make demo`` or ``.venv/bin/python -m devkit.demo``.
 

@@ -32,8 +32,9 @@ from .stream import LogStream
 from .tally import Tally
 
 LEGEND = (
-    "logs: produced by the tenant → read by the poller → queued on SQS → on the way (queued, not yet"
-    " delivered or dead-lettered) → delivered to the webhook; retried: logs sent again after a failure (once per retry)"
+    "logs: produced by the tenant → read by the poller → queued on SQS (once for each route that takes it) → on the"
+    " way (queued, not yet delivered or dead-lettered) → delivered to a route's destination; retried: logs sent"
+    " again after a failure (once per retry)"
 )
 TOTALS = ("produced", "read", "queued", "on the way", "delivered", "retried", "dead-lettered")
 SAMPLE_LINES = 16  # the sample payload is cut to this many lines

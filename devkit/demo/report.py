@@ -145,6 +145,9 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
         row("DLQ", f"{dlq['logs']:,} logs in {messages}:")
         for reason, group in sorted(dlq["by_reason"].items(), key=lambda item: -item[1]["logs"]):
             screen.line(f"  {'':10}   {screen.yellow(str(group['logs']).rjust(5))} logs  {reason}")
+        if "routes" in report:
+            routes = ", ".join(f"{n} of route {route}" for route, n in sorted(dlq["by_route"].items()))
+            screen.line(f"  {'':10}   by route: {routes}")
     else:
         row("DLQ", "empty")
     if "slack" in report:
@@ -167,7 +170,9 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
     if "missing" in report:
         missing, kept = report["missing"], report["kept"]
         if not missing:
-            row("Result", screen.green(f"✔ all {kept:,} kept logs were delivered or are in the dead-letter queue"))
+            per_route = " (a log counts once for each route that takes it)" if "routes" in report else ""
+            done = f"✔ all {kept:,} kept logs were delivered or are in the dead-letter queue{per_route}"
+            row("Result", screen.green(done))
         elif report["drained"]:
             row("Result", screen.red(f"✘ {len(missing)} of {kept:,} kept logs are missing: {missing[:5]}"))
         else:

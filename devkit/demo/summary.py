@@ -45,6 +45,7 @@ def summarize(
         "messages": len(dead),
         "logs": sum(len(letter.ids) for letter in dead),
         "by_reason": _by_reason(dead),
+        "by_route": dict(Counter(letter.route for letter in dead for _ in letter.ids)),
     }
     if parts.tenant and parts.stream:
         stats = parts.tenant.stats
