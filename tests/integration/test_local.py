@@ -78,9 +78,8 @@ def test_the_operator_commands_run_against_the_local_stack_until_it_is_stopped(t
 
         poller = run(readme_poller_command())
         assert poller.returncode == 0, poller.stdout + poller.stderr
-        # the local stack's own poller runs every second too: this run may find its lease taken, or lose the race
-        ends = ("'stopped': 'caught-up'", "'stopped': 'lost-race'", "'stopped': 'leased'")
-        assert any(end in poller.stdout for end in ends), poller.stdout
+        # the local stack's own poller runs on a schedule too: this run may find it holding the lease
+        assert re.search(r"'stopped': '(caught-up|lost-race|leased)'", poller.stdout), poller.stdout
     finally:
         local.send_signal(signal.SIGINT)
         rest, _ = local.communicate(timeout=30)

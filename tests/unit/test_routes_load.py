@@ -42,7 +42,7 @@ def test_the_shipped_file_has_no_routes_so_deployments_keep_the_default_route(ca
     report = check_file(SHIPPED, secret_prefix="auth0-webhooks")
     assert report.ok and report.routes == ()
     assert main([str(SHIPPED)]) == 0
-    assert "OK, no routes" in capsys.readouterr().out
+    assert "OK, holds no routes" in capsys.readouterr().out
 
 
 GOOD: dict[str, Any] = {
@@ -207,7 +207,7 @@ def test_a_file_that_is_not_yaml_is_reported_with_its_line(tmp_path: Path):
     path.write_text("routes:\n  - id: a\n   bad: [\n")
     report = check_file(path)
     assert not report.ok
-    assert report.errors[0].startswith("is not valid YAML at line 3")
+    assert str(report.errors[0]).startswith("is not valid YAML at line 3")
 
 
 def test_a_key_given_twice_is_an_error_not_a_silent_overwrite(tmp_path: Path):
@@ -216,7 +216,7 @@ def test_a_key_given_twice_is_an_error_not_a_silent_overwrite(tmp_path: Path):
         "routes:\n  - id: a\n    destination:\n      type: webhook\n      url: https://a\n      url: https://b\n"
     )
     report = check_file(path)
-    assert report.errors == ("is not valid YAML at line 6: key 'url' is given twice in one mapping",)
+    assert list(map(str, report.errors)) == ["is not valid YAML at line 6: key 'url' is given twice in one mapping"]
 
 
 def test_check_main_prints_the_report_and_exits_1_on_errors(
@@ -239,7 +239,7 @@ def test_warnings_for_unknown_type_codes_and_reserved_destinations(tmp_path: Pat
     )
     report = check_file(path)
     assert report.ok
-    assert report.warnings == (
+    assert tuple(map(str, report.warnings)) == (
         "route a: match.types: brand_new: not in the log type table (kept as given)",
         "route b: destination.type: slack destinations are not delivered yet",
     )
