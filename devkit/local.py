@@ -1,8 +1,9 @@
 """``make local``: the embedded stack, up until Ctrl-C, for trying every operator command on it.
 
 The same parts as ``make demo`` (``devkit.demo.parts``): moto with template.yaml's queues, table
-and secrets, a local tenant producing a few logs a second, the webhook and Slack receivers, the
-poller on a schedule and the deliverer on the queue. It prints the environment (``export``
+and secrets, a local tenant producing a few logs a second, the same three routes (the SIEM and
+security receivers, the EventBridge bus and its queue) and the Slack receiver, the poller on a
+schedule and the deliverer on the queue. It prints where each part listens, then the environment (``export``
 lines, also written to ``.local/env.sh``) under which, from another terminal, ``make doctor``,
 ``make redrive ARGS=--dry-run`` and the README's "run the poller locally" command work against
 it. Secrets are handed over as ``*_ARN`` references to Secrets Manager on moto, as the
@@ -58,6 +59,21 @@ def operator_environ(parts: Parts) -> dict[str, str]:
     return dict(sorted(values.items()))
 
 
+def where(parts: Parts) -> list[str]:
+    """Where each part listens: the tenant, each route's receiver (or the webhook's), Slack, moto."""
+    lines = [f"  AWS (moto)   {parts.moto.url}"]
+    if parts.tenant is not None:
+        lines.append(f"  Auth0        {parts.tenant.url} (a local tenant)")
+    if parts.routes is not None:
+        lines.append(f"  routes       {parts.routes.path} (config/routes.yaml's example, with local addresses)")
+        lines += [f"    {route_id:<10} {place}" for route_id, place in parts.routes.where().items()]
+    elif parts.webhook is not None:
+        lines.append(f"  webhook      {parts.webhook.url}")
+    if parts.slack is not None:
+        lines.append(f"  Slack        {parts.slack.url}")
+    return ["Receivers and parts:", *lines]
+
+
 def exports(environ: Mapping[str, str]) -> list[str]:
     """``export NAME=value`` lines, quoted for a POSIX shell.
 
@@ -87,6 +103,7 @@ def serve(config: DemoConfig, out: IO[str], stop: threading.Event) -> int:
             if parts.stream:
                 parts.stream.backlog(config.backlog)
             pipeline.start()
+        say("\n" + "\n".join(where(parts)))
         lines = exports(operator_environ(parts))
         (config.directory / "env.sh").write_text("\n".join(lines) + "\n")
         say(f"\nIn another terminal, `source {config.directory / 'env.sh'}` or paste:\n")

@@ -87,6 +87,7 @@ class Counts:
     cpu_seconds: float = 0.0  # handler CPU time
     log_bytes: int = 0  # what the handlers wrote to stdout (CloudWatch Logs)
     posted_bytes: int = 0  # request bodies sent to the webhook
+    queued_bytes: int = 0  # SQS message bodies the deliverer received; 0: the same as posted_bytes
 
 
 class ByteCounter(io.TextIOBase):

@@ -75,12 +75,13 @@ def cost_lines(poller: Counts, deliverer: Counts) -> list[tuple[str, float, str]
         )
     if deliverer.logs:
         per_log = d / deliverer.logs
-        chunks = math.ceil(deliverer.posted_bytes / CHUNK) + deliverer.invocations * 2  # receives, then deletes
+        queued = deliverer.queued_bytes or deliverer.posted_bytes
+        chunks = math.ceil(queued / CHUNK) + deliverer.invocations * 2  # receives, then deletes
         lines.append(
             (
                 "SQS: event source receives + deletes",
                 chunks * per_log * p["sqs_request"],
-                f"{deliverer.posted_bytes / deliverer.logs:,.0f} bytes a log received in 64 KB chunks,"
+                f"{queued / deliverer.logs:,.0f} bytes a log received in 64 KB chunks,"
                 " one DeleteMessageBatch an invocation",
             )
         )
@@ -88,7 +89,8 @@ def cost_lines(poller: Counts, deliverer: Counts) -> list[tuple[str, float, str]
             (
                 "Data transfer out to the webhook",
                 deliverer.posted_bytes * per_log / 1e9 * p["transfer_out_gb"],
-                "if the receiver is outside AWS (request bodies; headers add ~0.5 KB a request)",
+                f"if the receiver is outside AWS: {deliverer.posted_bytes / deliverer.logs:,.0f} bytes of request"
+                " body a log (headers add ~0.5 KB a request)",
             )
         )
     return lines

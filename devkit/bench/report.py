@@ -67,6 +67,11 @@ def report(bench: Bench, figures: list[Figure]) -> None:
     say(f"Cost per million logs (AWS list prices, us-east-1, {PRICES_AS_OF}):")
     for item, dollars, how in bench.costs:
         say(f"  ${dollars:8.4f}  {item}: {how}")
+    if bench.gzip_costs:
+        say("")
+        say("The same with compression: gzip:")
+        for item, dollars, how in bench.gzip_costs:
+            say(f"  ${dollars:8.4f}  {item}: {how}")
     say("")
     say(f"Fixed cost a month, idle (template.yaml's resources at list prices, before free tiers, {PRICES_AS_OF}):")
     for fixed in bench.fixed:

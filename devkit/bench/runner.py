@@ -29,6 +29,8 @@ class Bench:
         self.costs: list[tuple[str, float, str]] = []
         self.fixed: list[FixedCost] = []
         self.idle_poll_seconds = 0.1  # a poller run that finds nothing new (measured by the latency step)
+        self.gzip_counts = Counts()  # the delivery step's logs again, through a gzip route (routes.gzip_delivery)
+        self.gzip_costs: list[tuple[str, float, str]] = []
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -54,6 +56,8 @@ class Bench:
                 ("delivery", throughput.delivery),
                 ("CPU per log", footprint.cpu_per_log),
                 ("CPU per log with routes", routes.poller_routes_cpu),
+                ("deliverer CPU per log with routes", routes.deliverer_routes_cpu),
+                ("delivery with gzip", routes.gzip_delivery),
                 ("cold start", footprint.cold_start),
                 ("peak memory", footprint.peak_memory),
                 ("latency", throughput.latency),
@@ -67,6 +71,18 @@ class Bench:
         total = sum(dollars for _, dollars, _ in self.costs)
         note = f"AWS list prices of {PRICES_AS_OF}; see below"
         self.figures.append(Figure("6. cost per million logs", total, None, "$", note=note))
+        if self.gzip_counts.logs:
+            self.gzip_costs = cost_lines(self.poller_counts, self.gzip_counts)
+            gzipped = sum(dollars for _, dollars, _ in self.gzip_costs)
+            plain, packed = self.deliverer_counts, self.gzip_counts
+            ratio = (packed.posted_bytes / packed.logs) / max(1e-9, plain.posted_bytes / max(1, plain.logs))
+            note = (
+                f"the delivery step's logs through a route with compression: gzip (format array), beside the"
+                f" plain route's cost above (the baseline), same run; bytes on the wire {ratio:.0%} of plain"
+            )
+            target = f"< ${routes.GZIP_TARGET:.2f}"
+            ok = gzipped < routes.GZIP_TARGET
+            self.figures.append(Figure("6. cost per million logs, gzip", gzipped, total, "$", target, ok, note))
         self.fixed = fixed_monthly_cost(idle_invocation_seconds=self.idle_poll_seconds)
         total = sum(item.dollars for item in self.fixed)
         note = "template.yaml's resources, deployed with a webhook secret and no Slack; see below"

@@ -83,6 +83,7 @@ class Receiver:
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self.url = ""
+        self.received_bytes = 0  # request body bytes it got (read when it stops)
 
     def __enter__(self) -> Receiver:
         self.process = subprocess.Popen(
@@ -97,16 +98,17 @@ class Receiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self.process.stdin is not None
+        assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.close()
         try:
+            self.received_bytes = int(self.process.stdout.readline().strip() or 0)
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
 
 
 def serve_receiver(delay: float) -> None:
-    """The receiver's process: print its URL, serve until stdin closes.
+    """The receiver's process: print its URL, serve until stdin closes, then print the body bytes it got.
 
     It only waits: parsing each body and checking its signature (the tests do that) would add the
     receiver's own CPU time to every request, and the figure is about a receiver taking ``delay``.
@@ -117,6 +119,8 @@ def serve_receiver(delay: float) -> None:
         receiver.failures.delay = delay
         print(receiver.url, flush=True)
         sys.stdin.read()
+        with receiver.lock:
+            print(sum(len(d.request.body) for d in receiver.deliveries), flush=True)
 
 
 def bare_posts(url: str, events: list[dict[str, Any]], concurrency: int) -> float:

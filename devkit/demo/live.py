@@ -32,8 +32,9 @@ from .stream import LogStream
 from .tally import Tally
 
 LEGEND = (
-    "logs: produced by the tenant → read by the poller → queued on SQS → on the way (queued, not yet"
-    " delivered or dead-lettered) → delivered to the webhook; retried: logs sent again after a failure (once per retry)"
+    "logs: produced by the tenant → read by the poller → queued on SQS (once for each route that takes it) → on the"
+    " way (queued, not yet delivered or dead-lettered) → delivered to a route's destination; retried: logs sent"
+    " again after a failure (once per retry)"
 )
 TOTALS = ("produced", "read", "queued", "on the way", "delivered", "retried", "dead-lettered")
 SAMPLE_LINES = 16  # the sample payload is cut to this many lines
@@ -160,9 +161,9 @@ class Progress:
         for delivery in fresh:
             if not 200 <= delivery.status < 300:
                 continue
-            if self.payload is None:
-                self.payload = _pretty(delivery.request.body)
-            for entry in _entries(delivery.request.body):
+            if self.payload is None and delivery.logs:
+                self.payload = _pretty(delivery.logs)
+            for entry in delivery.logs:  # as the receiver read them (gunzipped, lines split, unwrapped)
                 log_id = str(entry.get("log_id"))
                 if log_id in self._seen_ids:
                     continue
@@ -173,19 +174,9 @@ class Progress:
                     self.samples.append(sample(date, delivery.request.received_at, starts))
 
 
-def _entries(body: bytes) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return []
-    return [e for e in (value if isinstance(value, list) else [value]) if isinstance(e, dict)]
-
-
-def _pretty(body: bytes) -> str:
-    """The body's first log, indented, at most SAMPLE_LINES lines."""
-    entries = _entries(body)
-    text = json.dumps(entries[0] if entries else body.decode(errors="replace"), indent=2)
-    lines = text.splitlines()
+def _pretty(logs: list[dict[str, Any]]) -> str:
+    """The first log, indented, at most SAMPLE_LINES lines."""
+    lines = json.dumps(logs[0] if logs else None, indent=2).splitlines()
     return "\n".join(lines[:SAMPLE_LINES] + (["  …"] if len(lines) > SAMPLE_LINES else []))
 
 

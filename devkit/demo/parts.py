@@ -14,7 +14,8 @@ from ..aws import MotoServer, Stack
 from ..receivers import SlackReceiver, WebhookReceiver
 from ..template import TemplateStack, stack_from_template
 from ..tenant import LocalTenant, TokenBucket
-from .config import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, SERVICE, DemoConfig, new_webhook_secret
+from .config import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, SERVICE, DemoConfig
+from .routes import SIEM, STACK_NAME, DemoRoutes, example, secret_values, siem_credentials, started_routes
 from .stream import LogStream
 
 
@@ -26,9 +27,10 @@ class Parts:
     stack: Stack
     tenant: LocalTenant | None
     stream: LogStream | None
-    webhook: WebhookReceiver | None
+    webhook: WebhookReceiver | None  # with routes: the siem route's receiver, which takes every log
     slack: SlackReceiver | None
     environ: dict[str, str]  # what the functions get
+    routes: DemoRoutes | None = None  # None: the default route, to WEBHOOK_URL
 
 
 # template.yaml accepts only https:// URLs and a tenant domain: these stand in for the local parts,
@@ -115,22 +117,31 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
         moto = stack.enter_context(MotoServer())  # its own session: Ctrl-C leaves it to us to stop
         tenant = webhook = slack = None
         stream: LogStream | None = None
+        routed = not given.get("WEBHOOK_URL")  # the example's three routes, unless WEBHOOK_URL names yours
         secret = given.get("WEBHOOK_SECRET") or None
-        if not given.get("WEBHOOK_URL"):
-            secret = secret or new_webhook_secret()
-            webhook = stack.enter_context(WebhookReceiver(secret=secret, seed=config.seed))
-            if config.faults:
-                webhook.failures.share, webhook.failures.status = 0.2, 503
+        values = secret_values(example()) if routed else {}
+        if routed:  # the default settings describe the siem receiver too, so `make doctor` checks a real one
+            authorization, secret = siem_credentials(values)
+            given = {**given, "WEBHOOK_AUTHORIZATION": authorization}
         if not real_tenant:
             bucket = TokenBucket(burst=3, rate=1.5) if config.faults else TokenBucket(burst=50, rate=None)
             tenant = stack.enter_context(LocalTenant(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, bucket=bucket))
-            stream = LogStream(tenant, config, webhook)
+            stream = LogStream(tenant, config, None)
         try:
-            resources = stack_from_template(moto.url, template_parameters(config, given, secret))
+            parameters = template_parameters(config, given, secret)
+            resources = stack_from_template(moto.url, parameters, stack_name=STACK_NAME if routed else None)
         except ValueError as error:
             raise SystemExit(f"demo: template.yaml refuses these settings: {error}") from None
+        routes = None
+        if routed:
+            routes = stack.enter_context(
+                started_routes(resources, config.directory, config.faults, config.seed, values)
+            )
+            webhook = routes.receivers[SIEM]
         if not given.get("SLACK_INCOMING_WEBHOOK_URL"):
             slack = stack.enter_context(SlackReceiver())
             resources.set_secret("SecretSlackIncomingWebhookUrl", f"{slack.url}/services/T0DEMO/B0DEMO/local")
         environ = function_environ(resources, given, moto, tenant, webhook)
-        yield Parts(moto, resources, tenant, stream, webhook, slack, environ)
+        if routes is not None:
+            environ["ROUTES_FILE"] = str(routes.path)
+        yield Parts(moto, resources, tenant, stream, webhook, slack, environ, routes)

@@ -64,12 +64,25 @@ def describe_setup(screen: Screen, config: DemoConfig, parts: Parts, log_path: P
         )
     else:
         rows.append(("Auth0", f"{os.environ.get('AUTH0_DOMAIN')} (your tenant)"))
-    if parts.webhook:
+    if parts.routes:
+        rows.append(("Routes", f"{_shown(parts.routes.path)}: config/routes.yaml's example, with local addresses"))
+        for route_id, where in parts.routes.where().items():
+            rows.append((f" {route_id}", where))
+    elif parts.webhook:
         rows.append(("Webhook", f"local receiver {env['WEBHOOK_URL']}: checks every Standard Webhooks signature"))
     else:
         rows.append(("Webhook", "your receiver (WEBHOOK_URL)"))
     rows.append(("Slack", f"local endpoint {parts.slack.url}" if parts.slack else "your incoming webhook"))
-    if config.faults:
+    if config.faults and parts.routes:
+        rows.append(
+            (
+                "Faults",
+                f"on: the {parts.routes.dead} route's receiver answers 503 to every request; the tenant rate-limits;"
+                f" retries after ~{env['RETRY_BASE_SECONDS']}s, dead-lettered after {env['MAX_RECEIVE_COUNT']}"
+                " attempts; the other routes are not held up",
+            )
+        )
+    elif config.faults:
         rows.append(
             (
                 "Faults",
@@ -119,8 +132,12 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
         if refused or hook["duplicates"]:
             dup = f"; {hook['duplicates']} logs delivered twice (same webhook-id)" if hook["duplicates"] else ""
             row("", f"refused on purpose: {refused or 'none'}{dup}")
-    else:
+    elif "routes" not in report:
         row("Webhook", f"{deliverer['delivered']:,} logs delivered in {deliverer['requests']} requests")
+    if "routes" in report:
+        row("Routes", "what each route received, of what its match takes:")
+    for route_id, route in report.get("routes", {}).items():
+        row(f"  {route_id}", route_line(screen, route_id, route))
     retried = deliverer["retried"]
     row("Retries", f"{retried:,} logs retried with backoff" if retried else "none needed")
     if dlq["messages"]:
@@ -128,6 +145,9 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
         row("DLQ", f"{dlq['logs']:,} logs in {messages}:")
         for reason, group in sorted(dlq["by_reason"].items(), key=lambda item: -item[1]["logs"]):
             screen.line(f"  {'':10}   {screen.yellow(str(group['logs']).rjust(5))} logs  {reason}")
+        if "routes" in report:
+            routes = ", ".join(f"{n} of route {route}" for route, n in sorted(dlq["by_route"].items()))
+            screen.line(f"  {'':10}   by route: {routes}")
     else:
         row("DLQ", "empty")
     if "slack" in report:
@@ -150,7 +170,9 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
     if "missing" in report:
         missing, kept = report["missing"], report["kept"]
         if not missing:
-            row("Result", screen.green(f"✔ all {kept:,} kept logs were delivered or are in the dead-letter queue"))
+            per_route = " (a log counts once for each route that takes it)" if "routes" in report else ""
+            done = f"✔ all {kept:,} kept logs were delivered or are in the dead-letter queue{per_route}"
+            row("Result", screen.green(done))
         elif report["drained"]:
             row("Result", screen.red(f"✘ {len(missing)} of {kept:,} kept logs are missing: {missing[:5]}"))
         else:
@@ -162,6 +184,29 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
             f" this summary as JSON: {_shown(log_path.with_name('summary.json'))}"
         )
     )
+
+
+def route_line(screen: Screen, route_id: str, route: dict[str, Any]) -> str:
+    """One route's arrivals: what it got of what it should have, how, and how its PII arrived."""
+    counted = "events" if route["destination"] == "eventbridge" else "logs"
+    got = f"{route['received']:,} of {route['expected']:,} {counted}"
+    got = screen.green(got) if route["received"] == route["expected"] else screen.yellow(got)
+    parts = [f"{got} ({route['destination']}: {', '.join(route['formats']) or 'none accepted'})"]
+    if route["destination"] == "webhook":
+        refused = ", ".join(f"{n}x {status}" for status, n in sorted(route["refused"].items()))
+        signed = f", {route['verified']} signatures verified" if route["signed"] else ""
+        parts.append(f"{route['accepted']} of {route['requests']} requests accepted{signed}")
+        if refused:
+            parts.append(screen.yellow(f"refused: {refused}"))
+    for name, word in (("hashed", "hashed"), ("masked", "masked")):
+        if name in route:
+            done, clear = route[name]["done"], route[name]["clear"]
+            parts.append(f"{done:,} PII values {word}, {clear} in clear")
+    if route["dead_lettered"]:
+        parts.append(screen.yellow(f"{route['dead_lettered']:,} in the dead-letter queue with route {route_id}"))
+    if route["duplicates"]:
+        parts.append(f"{route['duplicates']} delivered twice")
+    return "; ".join(parts)
 
 
 def _shown(path: Path) -> str:

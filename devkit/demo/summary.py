@@ -7,10 +7,11 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..aws import Stack
 from ..latency import Sample, measured, on_schedule
+from .arrivals import route_arrivals
 from .config import DEPLOYED_SCHEDULE_SECONDS, DemoConfig
 from .parts import Parts
 from .pipeline import Pipeline, drained
@@ -42,8 +43,9 @@ def summarize(
         report["errors"][f"demo: could not read the queues and table ({type(error).__name__})"] = 1
     report["dead_letter_queue"] = {
         "messages": len(dead),
-        "logs": sum(len(ids) for _, ids in dead),
+        "logs": sum(len(letter.ids) for letter in dead),
         "by_reason": _by_reason(dead),
+        "by_route": dict(Counter(letter.route for letter in dead for _ in letter.ids)),
     }
     if parts.tenant and parts.stream:
         stats = parts.tenant.stats
@@ -54,7 +56,14 @@ def summarize(
             "token_requests": stats.token_requests,
             "poison": len(parts.stream.poison),
         }
-    if parts.webhook:
+    if parts.routes and parts.stream:
+        by_route: dict[str, set[str]] = {}
+        for letter in dead:
+            by_route.setdefault(letter.route, set()).update(letter.ids)
+        report["routes"] = route_arrivals(parts.routes, parts.stack, parts.stream.produced, by_route)
+        report["kept"] = sum(route["expected"] for route in report["routes"].values())
+        report["missing"] = [f"{name}:{i}" for name, route in report["routes"].items() for i in route["missing"]]
+    elif parts.webhook:
         with parts.webhook.lock:
             deliveries = list(parts.webhook.deliveries)
         ok = [d for d in deliveries if 200 <= d.status < 300]
@@ -71,7 +80,7 @@ def summarize(
             settings = PollerSettings.from_env()
             keep = LogFilter(settings.log_types, settings.min_log_level, settings.api_endpoints)
             expected = [e["log_id"] for e in parts.stream.produced if keep(e)]
-            in_dlq = {i for _, ids in dead for i in ids}
+            in_dlq = {i for letter in dead for i in letter.ids}
             report["kept"] = len(expected)
             report["missing"] = [i for i in expected if i not in delivered and i not in in_dlq]
     if parts.slack:
@@ -89,24 +98,32 @@ def summarize(
     return report
 
 
-def dead_letters(stack: Stack) -> list[tuple[str, list[str]]]:
-    """(reason, log ids) of every message in the dead-letter queue (read, not removed)."""
+class DeadLetter(NamedTuple):
+    reason: str
+    ids: list[str]
+    route: str  # the message's route attribute; "default" without one
+
+
+def dead_letters(stack: Stack) -> list[DeadLetter]:
+    """Every message in the dead-letter queue: its reason, log ids and route (read, not removed)."""
     found = []
     for message in stack.receive_all(stack.dead_letter_queue_url):
-        reason = message.get("MessageAttributes", {}).get("reason", {}).get("StringValue") or "moved by SQS"
+        attributes = message.get("MessageAttributes", {})
+        reason = attributes.get("reason", {}).get("StringValue") or "moved by SQS"
+        route = attributes.get("route", {}).get("StringValue") or "default"
         try:
             body = json.loads(message["Body"])
         except ValueError:
             body = []
         entries = body if isinstance(body, list) else [body]
         ids = [str(e.get("log_id") or e.get("_id")) for e in entries if isinstance(e, dict)]
-        found.append((reason, ids))
+        found.append(DeadLetter(reason, ids, route))
     return found
 
 
-def _by_reason(dead: list[tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
+def _by_reason(dead: list[DeadLetter]) -> dict[str, dict[str, int]]:
     groups: dict[str, dict[str, int]] = {}
-    for reason, ids in dead:
+    for reason, ids, _ in dead:
         group = groups.setdefault(reason, {"messages": 0, "logs": 0})
         group["messages"] += 1
         group["logs"] += len(ids)

@@ -51,6 +51,10 @@ def test_the_operator_commands_run_against_the_local_stack_until_it_is_stopped(t
             line.strip() for line in printed if line.startswith("export ")
         ]
         assert not any(name.startswith("SLACK_") for name in exported)
+        # where each route's receiver is: the demo's three routes
+        receivers = {line.split()[0]: line.split()[1] for line in printed if line.startswith("    ")}
+        assert receivers["siem"].startswith("http://127.0.0.1:") and receivers["security"].startswith("http://")
+        assert receivers["events"] == "EventBridge" and exported["ROUTES_FILE"] == str(tmp_path / "routes.yaml")
         environ = {**clean, **exported}
 
         def run(command: list[str] | str) -> subprocess.CompletedProcess[str]:
