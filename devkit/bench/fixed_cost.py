@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auth0_webhooks.deliverer import DeliveryStats
-from auth0_webhooks.poller import RunResult
+from auth0_webhooks.metrics import OCCASIONAL, PUBLISHED
 
 from ..template import TEMPLATE, TemplateStack, load_template, parameter_values
 from .config import DEPLOYED_SCHEDULE_SECONDS, LAMBDA_MEMORY_GB, PLATFORM_LOG_BYTES
@@ -53,13 +52,12 @@ FREE_WHEN_IDLE: dict[str, str] = {
 # the event source mapping long-polls an empty queue with 5 connections, each a ReceiveMessage every 20 s
 EVENT_SOURCE_RECEIVES_A_MONTH = 5 * 3 * MINUTES_A_MONTH
 POLLER_LOG_BYTES = 2_000  # a run's "poller run ended" line and its EMF metrics, about
-DEPLOYMENT = {  # what a user gives `sam deploy`: the required parameters and a signing secret
+DEPLOYMENT = {  # what a user gives `sam deploy` with the defaults: the required parameters only
     "Auth0Domain": "example.eu.auth0.com",
     "Auth0ClientId": "client",
     "Auth0ClientSecret": "secret",
     "WebhookUrl": "https://hooks.example.com/auth0",
-    "WebhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-}
+}  # each optional secret (WebhookSecret, WebhookAuthorization, Slack) adds $0.40 a month: README, Cost
 
 
 class UnpricedResource(ValueError):
@@ -84,9 +82,12 @@ def resources(parameters: Mapping[str, str], path: Path = TEMPLATE) -> dict[str,
 
 
 def custom_metrics() -> list[str]:
-    """The metric names the functions emit (one series each: the only dimension is ``service``)."""
-    names = {*RunResult(checkpoint=None).metrics(), *DeliveryStats().metrics(), "DeliveryLatency"}
-    return sorted(names)
+    """The metrics sent in a month with deliveries (one series each: the only dimension is ``stack``).
+
+    ``metrics.PUBLISHED`` is what reaches CloudWatch; those in ``metrics.OCCASIONAL`` are sent only in
+    the hours something happened (an anomaly), so a normal month does not pay for them.
+    """
+    return sorted(PUBLISHED - OCCASIONAL)
 
 
 def _alarm_metrics(resource: Mapping[str, Any]) -> int:
