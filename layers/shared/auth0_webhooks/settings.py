@@ -218,6 +218,7 @@ class DelivererSettings:
     slack: SlackSettings
     routes_file: Path | None = None  # ROUTES_FILE: the routes; None: the one route "default" from WEBHOOK_*
     stack_name: str | None = None  # STACK_NAME: the routes' secrets must be under this prefix
+    health_table: str | None = None  # CHECKPOINT_TABLE: each route's breaker and delivery record; None: neither
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DelivererSettings:
@@ -259,6 +260,7 @@ class DelivererSettings:
             slack=SlackSettings.from_env(env),
             routes_file=_routes_file(env),
             stack_name=env.text("STACK_NAME"),
+            health_table=env.text("CHECKPOINT_TABLE"),
         )
 
     @classmethod
@@ -279,6 +281,7 @@ class DelivererSettings:
             slack=SlackSettings.from_env(env),
             routes_file=routes_file,
             stack_name=env.text("STACK_NAME"),
+            health_table=env.text("CHECKPOINT_TABLE"),
         )
 
     def secrets(self) -> tuple[str, ...]:
