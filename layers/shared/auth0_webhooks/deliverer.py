@@ -48,8 +48,10 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
@@ -62,7 +64,7 @@ from .dead_letters import ATTEMPTS, ROUTE, dead_letter_body, dead_letter_message
 from .delivery_routes import routing_for
 from .destinations import DUPLICATE_ID, Destination
 from .errors import ConfigError, QueueError
-from .health.breaker import Admit, Breaker, BreakerEvent, BreakerStore, Thresholds
+from .health.breaker import Admit, Breaker, BreakerEvent, BreakerStore
 from .health.holds import hold, hold_delay
 from .health.record import RecordStore
 from .health.route_health import RouteHealth
@@ -71,7 +73,7 @@ from .messages import Message, logs_message
 from .metrics import ROUTES_PAUSED
 from .queue import LogQueue
 from .records import attempt_of, encode, parse, route_of
-from .redaction import host_of, redact
+from .redaction import redact
 from .settings import DelivererSettings
 from .webhook import MIN_POST_SECONDS, NOT_SENT, Backoff, Outcome
 
@@ -84,7 +86,6 @@ MAX_DELAY_SECONDS = 900  # SQS DelaySeconds cap, for logs queued again in single
 DEFAULT_BACKOFF = Backoff()
 RESERVE_SECONDS = 2.0  # kept at the end of an invocation for the SQS calls after the last POST
 SLACK_FLUSH_RESERVE_SECONDS = 0.5  # the invocation returns at least this long before its deadline
-THRESHOLDS = Thresholds()  # when a route pauses and how often it is probed (README: Route health)
 __all__ = ["DUPLICATE_ID", "Deliverer", "DeliveryStats", "build_deliverer"]
 
 
@@ -262,7 +263,7 @@ class Deliverer:
         if not events:
             return
         waiting = await asyncio.to_thread(self._waiting)
-        host = host_of(destination.endpoint) or destination.endpoint
+        host = urlsplit(destination.endpoint).netloc or destination.endpoint
         for event in events:
             text = self._safe(event.text(host, waiting))
             extra = {"route": self._safe(event.route), "status": event.last_status, "event": event.kind}
@@ -309,7 +310,7 @@ class Deliverer:
         """Send the logs as the destination groups them; each log paired with the outcome of its send.
 
         Each send's outcome goes to the route's breaker (the first, when ``probe``, as the probe);
-        the flag says whether the route is paused after them (a send paused it, or the probe failed).
+        the flag says whether the route is paused after a failed send (it paused it, or found it paused).
         """
         results = await asyncio.gather(*(self._send(destination, group) for group in destination.groups(logs)))
         paused = False
@@ -319,9 +320,9 @@ class Deliverer:
                 continue
             outcome = next((o for o in sent if not o.ok), sent[0])
             route, endpoint = destination.route_id, destination.endpoint
-            events = await asyncio.to_thread(self.health.sent, route, endpoint, outcome, probe)
-            await self._announce(events, destination)
-            paused = paused or any(e.kind == "paused" for e in events) or (probe and not outcome.ok)
+            noted = await asyncio.to_thread(self.health.sent, route, endpoint, outcome, probe)
+            await self._announce(noted.events, destination)
+            paused = paused or noted.paused
             probe = False  # one send is the probe; the rest count as sends of a paused (or resumed) route
         return [pair for result in results for pair in result], paused
 
@@ -461,8 +462,10 @@ def _slack_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack")
 
 
-def build_deliverer(settings: DelivererSettings) -> Deliverer:
+def build_deliverer(settings: DelivererSettings, now: Callable[[], datetime] | None = None) -> Deliverer:
     """Wire settings to the container's routes, cached sessions, thread pool, SQS client and Slack notifier.
+
+    ``now`` is the breaker's and the delivery record's clock (tests move it; the default is the wall clock).
 
     The pool has a thread for every slot of every route, so one route's slow sends never wait for threads.
     """
@@ -471,10 +474,9 @@ def build_deliverer(settings: DelivererSettings) -> Deliverer:
     health = RouteHealth(None, None)
     if settings.health_table:
         dynamodb = clients.dynamodb()
-        health = RouteHealth(
-            Breaker(BreakerStore(dynamodb, settings.health_table), THRESHOLDS),
-            RecordStore(dynamodb, settings.health_table),
-        )
+        clock = now or (lambda: datetime.now(UTC))
+        breaker = Breaker(BreakerStore(dynamodb, settings.health_table), settings.breaker, clock)
+        health = RouteHealth(breaker, RecordStore(dynamodb, settings.health_table), clock)
     return Deliverer(
         destinations=routing.destinations,
         queue=LogQueue(sqs, settings.queue_url, settings.dead_letter_queue_url),

@@ -25,12 +25,29 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from ..webhook import Outcome
-from .breaker import Admit, Breaker, BreakerConflict, BreakerEvent, Decision, Thresholds
+from .breaker import PERMANENT_STATUSES, Admit, Breaker, BreakerConflict, BreakerEvent, Decision, Thresholds
 from .record import DeliveryLog, RecordStore
 
 logger = Logger(child=True)
 
 FLUSH_SECONDS = 1.0  # a route's record is not written with less time than this left
+
+
+def counts(outcome: Outcome) -> bool:
+    """Whether an outcome tells of the destination's health (the breaker counts it).
+
+    >>> counts(Outcome.of_status(503)), counts(Outcome.of_status(410)), counts(Outcome.of_status(400))
+    (True, True, False)
+    """
+    return outcome.sent and (outcome.ok or outcome.retryable or outcome.status in PERMANENT_STATUSES)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one send did to its route's breaker: events for Slack; whether the route is paused after a failure."""
+
+    events: tuple[BreakerEvent, ...] = ()
+    paused: bool = False
 
 
 def _iso(moment: datetime) -> str:
@@ -69,22 +86,27 @@ class RouteHealth:
             self.paused.add(route)
         return decision
 
-    def sent(self, route: str, endpoint: str, outcome: Outcome, probe: bool) -> tuple[BreakerEvent, ...]:
-        """Note one send's outcome (a failure in the record, every outcome in the breaker)."""
+    def sent(self, route: str, endpoint: str, outcome: Outcome, probe: bool) -> Sent:
+        """Note one send's outcome: a failure in the record; in the breaker, what tells of the destination.
+
+        A refusal of the logs themselves (a 400, a 3xx: dead-lettered at once) says nothing of the
+        destination's health and is not counted; 401, 403 and 410 pause the route at once.
+        """
         if not outcome.ok:
             self._log(route, endpoint).failed(_iso(self.now()), outcome.status, outcome.answer, outcome.error)
-        if self.breaker is None:
-            return ()
+        if self.breaker is None or not counts(outcome):
+            return Sent()
         try:
             events = self.breaker.record(route, outcome, probe)
+            paused = not outcome.ok and self.breaker.state(route).paused
         except BreakerConflict:
             logger.warning("route breaker busy: an outcome was not counted", extra={"route": route})
-            return ()
-        if any(event.kind == "paused" for event in events):
+            return Sent()
+        if paused:
             self.paused.add(route)
         if any(event.kind == "resumed" for event in events):
             self.paused.discard(route)
-        return events
+        return Sent(events, paused)
 
     def delivered(self, route: str, endpoint: str, newest_log_id: str, latency_ms: int, logs: int) -> None:
         self._log(route, endpoint).succeeded(_iso(self.now()), newest_log_id, latency_ms, logs)
