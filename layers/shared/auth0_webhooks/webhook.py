@@ -35,7 +35,7 @@ VISIBILITY_MARGIN_SECONDS = 1_200  # receipt to now: batching window (300 s) and
 MAX_RETRY_DELAY_SECONDS = MAX_VISIBILITY_SECONDS - VISIBILITY_MARGIN_SECONDS
 MIN_POST_SECONDS = 1.0  # a POST is not started with less time than this left
 MAX_REASON_CHARS = 200
-ANSWER_KEPT_BYTES = 500  # of a refused answer, for the delivery record
+ANSWER_KEPT_BYTES = 500  # of an answer, for the delivery record and test-event
 USER_AGENT = f"auth0-webhooks/{__version__}"
 NOT_SENT = "not sent: too little time left in this invocation"
 UNSENDABLE_ID = "cannot be sent: webhook-id holds a character HTTP headers cannot carry"
@@ -51,7 +51,7 @@ class Outcome:
     error: str = ""
     retry_after: float | None = None  # seconds, from a Retry-After header
     sent: bool = True  # False: no request was made (no time left)
-    answer: str = ""  # a refusal's first bytes (at most ANSWER_KEPT_BYTES), for the route's delivery record
+    answer: str = ""  # the answer's first bytes (at most ANSWER_KEPT_BYTES): delivery record, test-event
 
     @classmethod
     def of_status(cls, status: int, reason: str = "", retry_after: float | None = None) -> Outcome:
@@ -163,8 +163,6 @@ class WebhookClient:
         if watch.fired:  # a cut answer can still parse (a status line, then EOF): it is no answer
             return Outcome(False, True, None, f"no complete answer within {seconds:g}s")
         outcome = Outcome.of_status(reply.status_code, reason_of(reply), retry_after(reply.headers, self._clock))
-        if outcome.ok:
-            return outcome
         return replace(outcome, answer=answer[:ANSWER_KEPT_BYTES].decode("utf-8", "ignore"))
 
 
