@@ -17,6 +17,8 @@ import yaml
 from auth0_webhooks.deliverer import build_deliverer
 from auth0_webhooks.health.breaker import BreakerStore
 from auth0_webhooks.health.record import RecordStore
+from auth0_webhooks.ops.status import gather, render
+from auth0_webhooks.ops.status_command import print_tables
 from auth0_webhooks.settings import DelivererSettings
 
 from devkit.aws import Stack
@@ -151,3 +153,36 @@ def test_410_pauses_at_once_and_the_logs_wait_for_the_probe(
         run(stack, clock, rounds=5, until=lambda: gone.delivered_ids == ids_of(logs))  # the probe finds it back
     assert titles(slack, "gone") == ["Route gone paused", "Route gone resumed"]
     assert "HTTP 410" in next(t for t in slack.titles() if t.startswith("Route gone paused"))
+
+
+def test_status_after_a_real_run_shows_the_paused_route_with_its_host_and_the_healthy_one(
+    health_env: dict[str, str], stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with WebhookReceiver() as down, WebhookReceiver() as steady:
+        routes(health_env, down=down, steady=steady)
+        down.failures.next = 10_000
+        logs = LogFactory(seed=74).many(20)
+        enqueue_route(stack, "down", logs[:10], per_message=5)
+        enqueue_route(stack, "steady", logs[10:], per_message=5)
+        clock = [datetime(2026, 1, 1, 10, 42, tzinfo=UTC)]
+        breakers = BreakerStore(stack.client("dynamodb"), stack.table)
+        run(stack, clock, rounds=5, until=lambda: steady.delivered_ids == ids_of(logs[10:]))
+        run(stack, clock, rounds=5, until=lambda: breakers.load("down").paused)
+        host = down.url.split("://")[1].split("/")[0]
+
+    status = gather(
+        stack.client("dynamodb"),
+        stack.client("sqs"),
+        stack.table,
+        stack.queue_url,
+        stack.dead_letter_queue_url,
+        clock[0],
+    )
+    verdicts = {r.route: r.verdict for r in status.routes}
+    assert verdicts == {"down": f"paused since 10:42: HTTP 503 from {host}", "steady": "healthy"}
+    [paused] = [r for r in status.routes if r.route == "down"]
+    assert paused.held > 0 and paused.delivered == 0 and paused.recent_errors
+    print_tables(status, width=240)
+    tables = capsys.readouterr().out
+    assert f"paused since 10:42: HTTP 503 from {host}" in tables and "Routes" in tables
+    assert f"paused since 10:42: HTTP 503 from {host}" in render(status)
