@@ -18,6 +18,7 @@ record is kept. A breaker that cannot be read for the races of other invocations
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,7 @@ class RouteHealth:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     logs: dict[str, DeliveryLog] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # routes seen paused (held or probed) in this invocation
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # sends note from worker threads
 
     @property
     def thresholds(self) -> Thresholds:
@@ -83,7 +85,8 @@ class RouteHealth:
             logger.warning("route breaker busy: the record waits", extra={"route": route})
             decision = Decision(Admit.HOLD)
         if decision.action is not Admit.DELIVER:
-            self.paused.add(route)
+            with self._lock:
+                self.paused.add(route)
         return decision
 
     def sent(self, route: str, endpoint: str, outcome: Outcome, probe: bool) -> Sent:
@@ -93,7 +96,8 @@ class RouteHealth:
         destination's health and is not counted; 401, 403 and 410 pause the route at once.
         """
         if not outcome.ok:
-            self._log(route, endpoint).failed(_iso(self.now()), outcome.status, outcome.answer, outcome.error)
+            with self._lock:
+                self._log(route, endpoint).failed(_iso(self.now()), outcome.status, outcome.answer, outcome.error)
         if self.breaker is None or not counts(outcome):
             return Sent()
         try:
@@ -102,20 +106,23 @@ class RouteHealth:
         except BreakerConflict:
             logger.warning("route breaker busy: an outcome was not counted", extra={"route": route})
             return Sent()
-        if paused:
-            self.paused.add(route)
-        if any(event.kind == "resumed" for event in events):
-            self.paused.discard(route)
+        with self._lock:
+            if paused:
+                self.paused.add(route)
+            if any(event.kind == "resumed" for event in events):
+                self.paused.discard(route)
         return Sent(events, paused)
 
     def delivered(self, route: str, endpoint: str, newest_log_id: str, latency_ms: int, logs: int) -> None:
-        self._log(route, endpoint).succeeded(_iso(self.now()), newest_log_id, latency_ms, logs)
+        with self._lock:
+            self._log(route, endpoint).succeeded(_iso(self.now()), newest_log_id, latency_ms, logs)
 
     def count(self, route: str, endpoint: str, retried: int = 0, dead_lettered: int = 0, held: int = 0) -> None:
-        log = self._log(route, endpoint)
-        log.retried += retried
-        log.dead_lettered += dead_lettered
-        log.held += held
+        with self._lock:
+            log = self._log(route, endpoint)
+            log.retried += retried
+            log.dead_lettered += dead_lettered
+            log.held += held
 
     def flush(self, time_left: Callable[[], float]) -> None:
         """Write each route's record once; no time or a failed write is a WARNING, never an error."""
