@@ -309,22 +309,14 @@ class Deliverer:
     ) -> tuple[list[tuple[LogEntry, Outcome]], bool]:
         """Send the logs as the destination groups them; each log paired with the outcome of its send.
 
-        Each send's outcome goes to the route's breaker (the first, when ``probe``, as the probe);
-        the flag says whether the route is paused after a failed send (it paused it, or found it paused).
+        The sends' outcomes go to the route's health (one of them to its breaker, as the probe when
+        ``probe``); the flag says whether the route is paused after a failed send.
         """
         results = await asyncio.gather(*(self._send(destination, group) for group in destination.groups(logs)))
-        paused = False
-        for result in results:
-            sent = [outcome for _, outcome in result if outcome.sent]
-            if not sent:
-                continue
-            outcome = next((o for o in sent if not o.ok), sent[0])
-            route, endpoint = destination.route_id, destination.endpoint
-            noted = await asyncio.to_thread(self.health.sent, route, endpoint, outcome, probe)
-            await self._announce(noted.events, destination)
-            paused = paused or noted.paused
-            probe = False  # one send is the probe; the rest count as sends of a paused (or resumed) route
-        return [pair for result in results for pair in result], paused
+        sent = [outcome for result in results for outcome in _per_send(result)]
+        noted = await asyncio.to_thread(self.health.sent, destination.route_id, destination.endpoint, sent, probe)
+        await self._announce(noted.events, destination)
+        return [pair for result in results for pair in result], noted.paused
 
     async def _retry(
         self,
@@ -443,6 +435,15 @@ def _message(entries: Sequence[LogEntry], extra: dict[str, str], dead_letter: bo
     """Logs as the poller would queue them, plus ``extra`` attributes."""
     message = logs_message([encode(entry) for entry in entries], entries)
     return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
+
+
+def _per_send(result: list[tuple[LogEntry, Outcome]]) -> list[Outcome]:
+    """The outcome of each request a group's send made (several logs share one), without the unsent."""
+    seen: dict[int, Outcome] = {}
+    for _, outcome in result:
+        if outcome.sent:
+            seen.setdefault(id(outcome), outcome)
+    return list(seen.values())
 
 
 def _by_failure(failures: list[tuple[LogEntry, Outcome]]) -> dict[tuple[int | None, str], list[LogEntry]]:

@@ -19,7 +19,7 @@ record is kept. A breaker that cannot be read for the races of other invocations
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -89,16 +89,20 @@ class RouteHealth:
                 self.paused.add(route)
         return decision
 
-    def sent(self, route: str, endpoint: str, outcome: Outcome, probe: bool) -> Sent:
-        """Note one send's outcome: a failure in the record; in the breaker, what tells of the destination.
+    def sent(self, route: str, endpoint: str, outcomes: Sequence[Outcome], probe: bool) -> Sent:
+        """Note a record's sends (one outcome each): each failure in the record; one in the breaker.
 
-        A refusal of the logs themselves (a 400, a 3xx: dead-lettered at once) says nothing of the
-        destination's health and is not counted; 401, 403 and 410 pause the route at once.
+        The breaker counts one outcome per record (one conditional write, however many sends):
+        its first failure that tells of the destination, else a success. A refusal of the logs
+        themselves (a 400, a 3xx: dead-lettered at once) says nothing of the destination's health
+        and is not counted; 401, 403 and 410 pause the route at once.
         """
-        if not outcome.ok:
-            with self._lock:
-                self._log(route, endpoint).failed(_iso(self.now()), outcome.status, outcome.answer, outcome.error)
-        if self.breaker is None or not counts(outcome):
+        with self._lock:
+            for failed in (o for o in outcomes if not o.ok):
+                self._log(route, endpoint).failed(_iso(self.now()), failed.status, failed.answer, failed.error)
+        counted = [o for o in outcomes if counts(o)]
+        outcome = next((o for o in counted if not o.ok), counted[0] if counted else None)
+        if self.breaker is None or outcome is None:
             return Sent()
         try:
             events = self.breaker.record(route, outcome, probe)
