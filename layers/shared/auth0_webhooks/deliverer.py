@@ -25,7 +25,7 @@ For each record (a JSON array of logs from the poller):
 Before a record's logs go to their route, the route's breaker (``health``) is asked: a paused
 route's record is held (sent again as a new message, attempts unchanged, delayed by the probe
 interval; the record succeeds: it never nears the dead-letter queue); one record at a time is
-sent as the probe. Each send's outcome is counted in the breaker; the logs that failed on a
+sent as the probe. Each record's sends count once in the breaker; the logs that failed on a
 send that paused the route, or on a probe that failed, are held too, never dead-lettered.
 Pauses, resumes and hourly reminders go to Slack. Each route's delivery record is written
 once at the end of the invocation (``health.route_health``).
