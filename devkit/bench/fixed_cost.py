@@ -82,10 +82,10 @@ def resources(parameters: Mapping[str, str], path: Path = TEMPLATE) -> dict[str,
 
 
 def custom_metrics() -> list[str]:
-    """The metrics sent in a month with deliveries (one series each: the only dimension is ``stack``).
+    """The metrics a working stack sends every hour (one series each: the only dimension is ``stack``).
 
-    ``metrics.PUBLISHED`` is what reaches CloudWatch; those in ``metrics.OCCASIONAL`` are sent only in
-    the hours something happened (an anomaly), so a normal month does not pay for them.
+    ``metrics.PUBLISHED`` less the ``OCCASIONAL`` ones, sent only in hours when something went wrong
+    (``Anomalies``, ``RoutesPaused``): the other counts stay in the runs' log lines.
     """
     return sorted(PUBLISHED - OCCASIONAL)
 

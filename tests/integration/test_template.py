@@ -40,6 +40,8 @@ LEFT_TO_DEFAULTS: dict[str, dict[str, str]] = {
         "ALLOW_INSECURE_WEBHOOK": "only for local receivers; a deployed webhook is https",
         "RETRY_BASE_SECONDS": "the default backoff (30 s doubling) suits; not a stack parameter",
         "RETRY_MAX_SECONDS": "the default cap (900 s, SQS's longest delay) suits",
+        "BREAKER_FAILURES": "the default (10 failures in a row) suits; README: Route health says how to change it",
+        "BREAKER_PROBE_SECONDS": "the default (a probe a minute) suits; README: Route health says how to change it",
     },
     "alerter": {"SLACK_SEND_SUCCESS": "alarm posts do not depend on it"},
 }

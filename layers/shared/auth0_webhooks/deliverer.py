@@ -22,6 +22,14 @@ For each record (a JSON array of logs from the poller):
   dead-letter queue with the last error;
 - a record that is not a JSON array of logs → the dead-letter queue with the reason.
 
+Before a record's logs go to their route, the route's breaker (``health``) is asked: a paused
+route's record is held (sent again as a new message, attempts unchanged, delayed by the probe
+interval; the record succeeds: it never nears the dead-letter queue); one record at a time is
+sent as the probe. Each record's sends count once in the breaker; the logs that failed on a
+send that paused the route, or on a probe that failed, are held too, never dead-lettered.
+Pauses, resumes and hourly reminders go to Slack. Each route's delivery record is written
+once at the end of the invocation (``health.route_health``).
+
 Records are handled concurrently; at most a route's ``concurrency`` requests are in flight to it.
 Each POST checks the time when its turn comes and ends (its whole exchange) before the
 invocation's deadline less ``RESERVE_SECONDS``; a log not sent for lack of time comes back
@@ -40,8 +48,10 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
@@ -54,8 +64,13 @@ from .dead_letters import ATTEMPTS, ROUTE, dead_letter_body, dead_letter_message
 from .delivery_routes import routing_for
 from .destinations import DUPLICATE_ID, Destination
 from .errors import ConfigError, QueueError
+from .health.breaker import Admit, Breaker, BreakerEvent, BreakerStore
+from .health.holds import hold, hold_delay
+from .health.record import RecordStore
+from .health.route_health import RouteHealth
 from .log_entry import LogEntry, log_ids, log_time
 from .messages import Message, logs_message
+from .metrics import ROUTES_PAUSED
 from .queue import LogQueue
 from .records import attempt_of, encode, parse, route_of
 from .redaction import redact
@@ -86,6 +101,8 @@ class DeliveryStats:
     failed: int = 0  # logs whose POST failed this time (retried or dead-lettered)
     retried: int = 0
     dead_lettered: int = 0
+    held: int = 0  # logs put back to wait while their route is paused
+    routes_paused: int = 0  # routes seen paused in this invocation (published only when some are)
     requests: int = 0
     latencies: list[float] = field(default_factory=list)  # per record: oldest delivered log's age
     last_log_id: str | None = None
@@ -96,7 +113,9 @@ class DeliveryStats:
             "LogsFailed": self.failed,
             "LogsRetried": self.retried,
             "LogsDeadLettered": self.dead_lettered,
+            "LogsHeld": self.held,
             "WebhookRequests": self.requests,
+            **({ROUTES_PAUSED: self.routes_paused} if self.routes_paused else {}),
         }
 
 
@@ -113,6 +132,7 @@ class Deliverer:
         alerts: SlackAlerts,
         backoff: Backoff = DEFAULT_BACKOFF,
         jitter: Callable[[], float] = lambda: random.uniform(0.5, 1.0),
+        health: RouteHealth | None = None,
     ) -> None:
         self.destinations, self.queue, self.sqs, self.executor = destinations, queue, sqs, executor
         self.max_receive_count = max_receive_count
@@ -121,6 +141,7 @@ class Deliverer:
         self.stats = DeliveryStats()
         self.time_left: Callable[[], float] = lambda: float("inf")
         self.outbox = AlertOutbox(alerts, _slack_executor())
+        self.health = health or RouteHealth(None, None)
 
     def process(self, event: dict[str, Any], time_left: Callable[[], float] | None = None) -> dict[str, Any]:
         """Handle every record; the partial batch response lists the ones SQS should offer again.
@@ -140,6 +161,8 @@ class Deliverer:
         self.outbox = AlertOutbox(self.alerts, _slack_executor(), min(SLACK_SECONDS_PER_INVOCATION, total / 4))
         processor = AsyncBatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
         response = async_process_partial_response(event, record_handler=self.handle, processor=processor)
+        self.stats.routes_paused = len(self.health.paused)
+        self.health.flush(lambda: self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
         self.outbox.send(partial(self.alerts.success, self.stats.delivered, self.stats.last_log_id))
         self.outbox.flush(self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
         return dict(response)
@@ -171,21 +194,33 @@ class Deliverer:
         if parsed is None:
             await self._dead_letter_raw(record, "malformed message: not a JSON array of log entries", route)
             return
+        destination = self.destinations.get(route)
+        decision = Admit.DELIVER
+        if destination is not None and parsed.logs:
+            decision = await self._admit(destination)
+            if decision is Admit.HOLD:  # the malformed entries wait with it, to be dead-lettered once
+                await self._hold(record, destination, attempt, parsed.logs, whole=True)
+                return
         for entry in parsed.malformed:
             await self._dead_letter_entry(entry, "malformed log: no log_id or _id", attempt, route)
         if not parsed.logs:
             return
-        destination = self.destinations.get(route)
         if destination is None:  # not this deliverer's: kept, with the route, for redrive once it is known
             await self._dead_letter(parsed.logs, f"unknown route {route}", None, attempt, route)
             self.stats.failed += len(parsed.logs)
             self._alert(route, "", parsed.logs, None, f"unknown route {route}", "sent to the dead-letter queue")
             return
-        outcomes = await self._post(destination, parsed.logs)
+        started = time.monotonic()
+        outcomes, paused = await self._post(destination, parsed.logs, probe=decision is Admit.PROBE)
+        latency_ms = int((time.monotonic() - started) * 1000)
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
         permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
         transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
-        self._count(delivered, sum(1 for _, outcome in permanent + transient if outcome.sent))
+        self._count(delivered, sum(1 for _, outcome in permanent + transient if outcome.sent), destination, latency_ms)
+        if paused and (permanent or transient):  # the route is paused: its failed logs wait for the probe
+            failed = [entry for entry, outcome in outcomes if not outcome.ok]
+            await self._hold(record, destination, attempt, failed, whole=not delivered and not parsed.malformed)
+            return
         for (status, error), entries in _by_failure(permanent).items():
             reason = f"webhook refused it: {error}" if status is not None else error  # else never sent
             await self._dead_letter(entries, reason, status, attempt, route)
@@ -199,6 +234,57 @@ class Deliverer:
     ) -> None:
         alert = partial(self.alerts.delivery_failed, log_ids(entries), endpoint, status, error, outcome, route)
         self.outbox.send(alert)
+
+    async def _admit(self, destination: Destination) -> Admit:
+        """The route's breaker says whether to send, probe or hold; its reminders go to Slack."""
+        decision = await asyncio.to_thread(self.health.admit, destination.route_id)
+        await self._announce(decision.events, destination)
+        return decision.action
+
+    async def _hold(
+        self, record: SQSRecord, destination: Destination, attempt: int, entries: list[LogEntry], whole: bool
+    ) -> None:
+        """Put the record (or only ``entries``) back to wait for the route's probe; not an attempt."""
+        route, seconds = destination.route_id, self.health.hold_seconds
+        if whole:
+            await asyncio.to_thread(hold, self.sqs, self.queue.queue_url, record, seconds)
+        else:
+            again = _message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route}, delay=hold_delay(seconds))
+            await asyncio.to_thread(self.queue.send, [again])
+        self.stats.held += len(entries)
+        self.health.count(route, destination.endpoint, held=len(entries))
+        logger.warning(
+            "logs held: their route is paused",
+            extra={"message_id": record.message_id, "log_count": len(entries), "route": self._safe(route)},
+        )
+
+    async def _announce(self, events: Sequence[BreakerEvent], destination: Destination) -> None:
+        """Each breaker event to the log (WARNING but a resume) and to Slack, with the queue's depth."""
+        if not events:
+            return
+        waiting = await asyncio.to_thread(self._waiting)
+        host = urlsplit(destination.endpoint).netloc or destination.endpoint
+        for event in events:
+            text = self._safe(event.text(host, waiting))
+            extra = {"route": self._safe(event.route), "status": event.last_status, "event": event.kind}
+            (logger.info if event.kind == "resumed" else logger.warning)(text, extra=extra)
+            fields = {"Route": event.route, "Destination": host, "Waiting": f"{waiting} messages"}
+            if event.kind != "resumed":
+                fields |= {"Last status": str(event.last_status or "no answer"), "Last error": event.last_error or "-"}
+            color = "good" if event.kind == "resumed" else "danger"
+            self.outbox.send(partial(self.alerts.post, text, color, fields))
+
+    def _waiting(self) -> int:
+        """Messages in the queue (visible and delayed), for an alert; -1 when SQS cannot say."""
+        try:
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=self.queue.queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+            )["Attributes"]
+        except (BotoCoreError, ClientError) as error:
+            logger.warning("queue depth unknown", extra={"error": type(error).__name__})
+            return -1
+        return sum(int(value) for value in attributes.values())
 
     async def _send(self, destination: Destination, group: list[LogEntry]) -> list[tuple[LogEntry, Outcome]]:
         """One send, once the route has a free slot (and its pace allows); the time left is read then."""
@@ -218,10 +304,19 @@ class Deliverer:
         """In a worker thread: the time left is read now, not when queued."""
         return destination.send(group, self.time_left() - RESERVE_SECONDS)
 
-    async def _post(self, destination: Destination, logs: list[LogEntry]) -> list[tuple[LogEntry, Outcome]]:
-        """Send the logs as the destination groups them; each log paired with the outcome of its send."""
+    async def _post(
+        self, destination: Destination, logs: list[LogEntry], probe: bool = False
+    ) -> tuple[list[tuple[LogEntry, Outcome]], bool]:
+        """Send the logs as the destination groups them; each log paired with the outcome of its send.
+
+        The sends' outcomes go to the route's health (one of them to its breaker, as the probe when
+        ``probe``); the flag says whether the route is paused after a failed send.
+        """
         results = await asyncio.gather(*(self._send(destination, group) for group in destination.groups(logs)))
-        return [pair for result in results for pair in result]
+        sent = [outcome for result in results for outcome in _per_send(result)]
+        noted = await asyncio.to_thread(self.health.sent, destination.route_id, destination.endpoint, sent, probe)
+        await self._announce(noted.events, destination)
+        return [pair for result in results for pair in result], noted.paused
 
     async def _retry(
         self,
@@ -247,6 +342,7 @@ class Deliverer:
         retry_after = max((outcome.retry_after or 0.0) for _, outcome in failures)
         delay = self.backoff.delay(attempt, retry_after, self.jitter())
         self.stats.retried += len(entries)
+        self.health.count(route, destination.endpoint, retried=len(entries))
         logger.warning(
             "logs will be retried",
             extra={"log_count": len(entries), "attempt": attempt, "delay": delay, "reason": self._safe(last.error)},
@@ -272,6 +368,7 @@ class Deliverer:
         extra = {**why(reason, status, attempt), ROUTE: route}
         await asyncio.to_thread(self.queue.send, [_message(entries, extra, dead_letter=True)])
         self.stats.dead_lettered += len(entries)
+        self._dead_lettered_on(route, len(entries))
         logger.warning(
             "logs dead-lettered",
             extra={"log_count": len(entries), "status": status, "reason": reason, "route": self._safe(route)},
@@ -282,6 +379,7 @@ class Deliverer:
         message = replace(message, attributes={**message.attributes, ROUTE: route})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
+        self._dead_lettered_on(route, 1)
         logger.warning("log dead-lettered", extra={"log_count": 1, "reason": reason, "route": self._safe(route)})
 
     async def _dead_letter_raw(self, record: SQSRecord, reason: str, route: str) -> None:
@@ -289,6 +387,7 @@ class Deliverer:
         message = replace(message, attributes={**message.attributes, ROUTE: route})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
+        self._dead_lettered_on(route, 1)
         logger.warning(
             "message dead-lettered",
             extra={"message_id": record.message_id, "reason": reason, "route": self._safe(route)},
@@ -307,15 +406,23 @@ class Deliverer:
             )
         )
 
+    def _dead_lettered_on(self, route: str, count: int) -> None:
+        """Count dead letters in the record of a route this deliverer knows (an unknown one has none)."""
+        destination = self.destinations.get(route)
+        if destination is not None:
+            self.health.count(route, destination.endpoint, dead_lettered=count)
+
     def _safe(self, text: str) -> str:
         """``text`` with the run's secrets masked and URLs cut to their host: fit for a log line."""
         return redact(text, self.alerts.secrets)
 
-    def _count(self, delivered: list[dict[str, Any]], failed: int) -> None:
+    def _count(self, delivered: list[dict[str, Any]], failed: int, destination: Destination, latency_ms: int) -> None:
         self.stats.failed += failed
         if delivered:
             times = [t for t in map(log_time, delivered) if t is not None]
-            self._delivered(len(set(log_ids(delivered))), max(log_ids(delivered)), min(times) if times else None)
+            count, newest = len(set(log_ids(delivered))), max(log_ids(delivered))
+            self._delivered(count, newest, min(times) if times else None)
+            self.health.delivered(destination.route_id, destination.endpoint, newest, latency_ms, count)
 
     def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:
         self.stats.delivered += count
@@ -328,6 +435,15 @@ def _message(entries: Sequence[LogEntry], extra: dict[str, str], dead_letter: bo
     """Logs as the poller would queue them, plus ``extra`` attributes."""
     message = logs_message([encode(entry) for entry in entries], entries)
     return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
+
+
+def _per_send(result: list[tuple[LogEntry, Outcome]]) -> list[Outcome]:
+    """The outcome of each request a group's send made (several logs share one), without the unsent."""
+    seen: dict[int, Outcome] = {}
+    for _, outcome in result:
+        if outcome.sent:
+            seen.setdefault(id(outcome), outcome)
+    return list(seen.values())
 
 
 def _by_failure(failures: list[tuple[LogEntry, Outcome]]) -> dict[tuple[int | None, str], list[LogEntry]]:
@@ -347,13 +463,21 @@ def _slack_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack")
 
 
-def build_deliverer(settings: DelivererSettings) -> Deliverer:
+def build_deliverer(settings: DelivererSettings, now: Callable[[], datetime] | None = None) -> Deliverer:
     """Wire settings to the container's routes, cached sessions, thread pool, SQS client and Slack notifier.
+
+    ``now`` is the breaker's and the delivery record's clock (tests move it; the default is the wall clock).
 
     The pool has a thread for every slot of every route, so one route's slow sends never wait for threads.
     """
     routing = routing_for(settings)
     sqs = clients.sqs()
+    health = RouteHealth(None, None)
+    if settings.health_table:
+        dynamodb = clients.dynamodb()
+        clock = now or (lambda: datetime.now(UTC))
+        breaker = Breaker(BreakerStore(dynamodb, settings.health_table), settings.breaker, clock)
+        health = RouteHealth(breaker, RecordStore(dynamodb, settings.health_table), clock)
     return Deliverer(
         destinations=routing.destinations,
         queue=LogQueue(sqs, settings.queue_url, settings.dead_letter_queue_url),
@@ -362,4 +486,5 @@ def build_deliverer(settings: DelivererSettings) -> Deliverer:
         max_receive_count=settings.max_receive_count,
         backoff=Backoff(base=settings.retry_base_seconds, cap=settings.retry_max_seconds),
         alerts=slack_for(settings.slack.url, settings.slack.send_success, settings.secrets() + routing.secrets),
+        health=health,
     )

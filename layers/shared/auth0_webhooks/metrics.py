@@ -27,8 +27,9 @@ UNITS: Mapping[str, MetricUnit] = {
 
 # what the alarms (and the optional dashboard) read; the poller's are sent on every run, the
 # deliverer's only when it delivered, Anomalies only when there were some
-PUBLISHED = frozenset({"LagSeconds", "Progress", "Anomalies", "LogsDelivered", DELIVERY_LATENCY})
-OCCASIONAL = frozenset({"Anomalies"})  # sent only when something happened: a quiet run has none
+ROUTES_PAUSED = "RoutesPaused"  # deliverer: routes it found paused (alarms route-paused, route-silent)
+PUBLISHED = frozenset({"LagSeconds", "Progress", "Anomalies", "LogsDelivered", DELIVERY_LATENCY, ROUTES_PAUSED})
+OCCASIONAL = frozenset({"Anomalies", ROUTES_PAUSED})  # sent only when something happened: a quiet run has none
 
 
 def stack_metrics() -> Metrics:

@@ -3,20 +3,23 @@
 Each function's settings, read with :class:`~auth0_webhooks.env.Env` (typed reads, secrets
 by value or by ``NAME_ARN``). Every wrong value raises :class:`ConfigError` naming the
 setting and what it accepts.
+
+(Over 300 lines: every function's settings, and their checks, in one place to read.)
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .env import Env, Secret
 from .errors import ConfigError
+from .health.breaker import Thresholds
 
 if TYPE_CHECKING:
     from .start_points import StartPoint
@@ -210,6 +213,18 @@ def _queue_url(env: Env, name: str) -> str:
     return value
 
 
+def breaker_thresholds(env: Env) -> Thresholds:
+    """The routes' breaker: failures in a row that pause a route, and seconds between probes of a paused one.
+
+    >>> breaker_thresholds(Env({"BREAKER_FAILURES": "3"})).failures_in_a_row
+    3
+    """
+    default = Thresholds()
+    failures = env.integer("BREAKER_FAILURES", default=default.failures_in_a_row, low=1, high=1000)
+    seconds = env.integer("BREAKER_PROBE_SECONDS", default=int(default.probe_every.total_seconds()), low=0, high=900)
+    return replace(default, failures_in_a_row=failures, probe_every=timedelta(seconds=seconds))
+
+
 @dataclass(frozen=True)
 class DelivererSettings:
     """Everything the deliverer reads from its environment."""
@@ -228,6 +243,8 @@ class DelivererSettings:
     slack: SlackSettings
     routes_file: Path | None = None  # ROUTES_FILE: the routes; None: the one route "default" from WEBHOOK_*
     stack_name: str | None = None  # STACK_NAME: the routes' secrets must be under this prefix
+    health_table: str | None = None  # CHECKPOINT_TABLE: each route's breaker and delivery record; None: neither
+    breaker: Thresholds = field(default_factory=Thresholds)  # BREAKER_FAILURES, BREAKER_PROBE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DelivererSettings:
@@ -269,6 +286,8 @@ class DelivererSettings:
             slack=SlackSettings.from_env(env),
             routes_file=_routes_file(env),
             stack_name=env.text("STACK_NAME"),
+            health_table=env.text("CHECKPOINT_TABLE"),
+            breaker=breaker_thresholds(env),
         )
 
     @classmethod
@@ -289,6 +308,8 @@ class DelivererSettings:
             slack=SlackSettings.from_env(env),
             routes_file=routes_file,
             stack_name=env.text("STACK_NAME"),
+            health_table=env.text("CHECKPOINT_TABLE"),
+            breaker=breaker_thresholds(env),
         )
 
     def secrets(self) -> tuple[str, ...]:

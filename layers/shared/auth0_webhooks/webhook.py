@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 
 import requests
@@ -35,6 +35,7 @@ VISIBILITY_MARGIN_SECONDS = 1_200  # receipt to now: batching window (300 s) and
 MAX_RETRY_DELAY_SECONDS = MAX_VISIBILITY_SECONDS - VISIBILITY_MARGIN_SECONDS
 MIN_POST_SECONDS = 1.0  # a POST is not started with less time than this left
 MAX_REASON_CHARS = 200
+ANSWER_KEPT_BYTES = 500  # of an answer, for the delivery record and test-event
 USER_AGENT = f"auth0-webhooks/{__version__}"
 NOT_SENT = "not sent: too little time left in this invocation"
 UNSENDABLE_ID = "cannot be sent: webhook-id holds a character HTTP headers cannot carry"
@@ -50,6 +51,7 @@ class Outcome:
     error: str = ""
     retry_after: float | None = None  # seconds, from a Retry-After header
     sent: bool = True  # False: no request was made (no time left)
+    answer: str = ""  # the answer's first bytes (at most ANSWER_KEPT_BYTES): delivery record, test-event
 
     @classmethod
     def of_status(cls, status: int, reason: str = "", retry_after: float | None = None) -> Outcome:
@@ -149,7 +151,7 @@ class WebhookClient:
                 reply = self.session.post(
                     self.url, data=body, headers=headers, timeout=seconds, allow_redirects=False, stream=True
                 )
-                read_capped(reply)  # so that the connection goes back to the pool, or is dropped
+                answer = read_capped(reply)  # so that the connection goes back to the pool, or is dropped
             except UnicodeError:  # http.client encodes header values as Latin-1
                 return Outcome(False, False, None, UNSENDABLE_ID)
             except (requests.Timeout, urllib3.exceptions.TimeoutError):
@@ -160,7 +162,8 @@ class WebhookClient:
                 return Outcome(False, True, None, f"connection failed ({type(error).__name__})")  # its text has the URL
         if watch.fired:  # a cut answer can still parse (a status line, then EOF): it is no answer
             return Outcome(False, True, None, f"no complete answer within {seconds:g}s")
-        return Outcome.of_status(reply.status_code, reason_of(reply), retry_after(reply.headers, self._clock))
+        outcome = Outcome.of_status(reply.status_code, reason_of(reply), retry_after(reply.headers, self._clock))
+        return replace(outcome, answer=answer[:ANSWER_KEPT_BYTES].decode("utf-8", "ignore"))
 
 
 def reason_of(reply: requests.Response) -> str:

@@ -76,18 +76,18 @@ class BreakerEvent:
     last_error: str
 
     def text(self, host: str, waiting: int) -> str:
-        """The Slack line, given the destination's host and how many logs wait.
+        """The Slack line, given the destination's host and how many messages wait in the queue.
 
         >>> event = BreakerEvent("paused", "siem", "2026-01-01T10:42:00Z", 503, "")
         >>> event.text("hooks.example.com", 12)
-        'Route siem paused since 2026-01-01T10:42:00Z: HTTP 503 from hooks.example.com; 12 logs wait'
+        'Route siem paused since 2026-01-01T10:42:00Z: HTTP 503 from hooks.example.com; 12 messages wait'
         """
         status = f"HTTP {self.last_status}" if self.last_status else "no answer"
         head = {"paused": "paused", "resumed": "resumed", "still_paused": "still paused"}[self.kind]
         if self.kind == "resumed":
-            return f"Route {self.route} resumed: {host} answered again; {waiting} logs wait to drain"
+            return f"Route {self.route} resumed: {host} answered again; {waiting} messages wait to drain"
         detail = f" (last error: {self.last_error})" if self.last_error else ""
-        return f"Route {self.route} {head} since {self.since}: {status} from {host}{detail}; {waiting} logs wait"
+        return f"Route {self.route} {head} since {self.since}: {status} from {host}{detail}; {waiting} messages wait"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MAX_FAILURES = 50  # failed attempts kept per route
 MAX_ANSWER_BYTES = 500  # of each failed answer's body
 MAX_ERROR_CHARS = 300
-COUNTERS = ("delivered", "retried", "dead_lettered")
+COUNTERS = ("delivered", "retried", "dead_lettered", "held")
 FLUSH_RETRIES = 8
 
 
@@ -80,7 +80,9 @@ class DeliveryLog:
     delivered: int = 0
     retried: int = 0
     dead_lettered: int = 0
+    held: int = 0  # logs put back to wait while the route was paused
     waiting: int | None = None  # logs in the queue for this route, when the caller knows
+    host: str | None = None  # where the route sends (``scheme://host/…``, never a secret)
     last_success: Success | None = None
     failures: list[Failure] = field(default_factory=list)  # newest first, at most MAX_FAILURES
 
@@ -96,9 +98,8 @@ class DeliveryLog:
 
     @property
     def empty(self) -> bool:
-        return not (self.delivered or self.retried or self.dead_lettered or self.failures or self.last_success) and (
-            self.waiting is None
-        )
+        counts = self.delivered or self.retried or self.dead_lettered or self.held
+        return not (counts or self.failures or self.last_success) and self.waiting is None
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ class RouteRecord:
     delivered: int = 0
     retried: int = 0
     dead_lettered: int = 0
+    held: int = 0
     waiting: int | None = None
+    host: str | None = None
     last_success: Success | None = None
     failures: tuple[Failure, ...] = ()
 
@@ -154,6 +157,9 @@ class RecordStore:
             names["#waiting"] = "record_waiting"
             values[":waiting"] = {"N": str(log.waiting)}
             sets.append("#waiting = :waiting")
+        if log.host:
+            names["#host"], values[":host"] = "record_host", {"S": log.host}
+            sets.append("#host = :host")
         success = log.last_success
         if success and success.at >= raw.get("record_success_at", {}).get("S", ""):
             for name, cell in (
@@ -197,7 +203,9 @@ class RecordStore:
             delivered=number("delivered") or 0,
             retried=number("retried") or 0,
             dead_lettered=number("dead_lettered") or 0,
+            held=number("held") or 0,
             waiting=number("waiting"),
+            host=raw.get("record_host", {}).get("S"),
             last_success=success,
             failures=tuple(Failure.of_item(c) for c in raw.get("record_failures", {}).get("L", [])),
         )

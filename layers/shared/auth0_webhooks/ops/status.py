@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..health.breaker import BreakerStore
 from ..health.record import RecordStore
@@ -74,6 +75,8 @@ class RouteStatus:
     retried: int
     dead_lettered: int
     verdict: str
+    host: str | None = None  # where the route sends, once its record has it
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,11 +116,13 @@ def poller_status(key: str, item: dict[str, Any], now: datetime) -> PollerStatus
 def route_status(route: str, breaker: BreakerStore, records: RecordStore, waiting: int, now: datetime) -> RouteStatus:
     state = breaker.load(route)
     record = records.load(route)
+    host = host_of(record.host)
     last_success = record.last_success.at if record.last_success else None
     if state.paused:
         who = "by an operator " if state.manual else ""
         status = f"HTTP {state.last_status}" if state.last_status else (state.last_error or "no answer")
-        verdict = f"paused {who}since {_clock(state.opened_at)}: {status}"
+        where = f" from {host}" if host else ""
+        verdict = f"paused {who}since {_clock(state.opened_at)}: {status}{where}"
     else:
         silent = minutes_between(last_success, now)
         if waiting and (silent is None or silent > ROUTE_SILENT_MINUTES):
@@ -138,7 +143,18 @@ def route_status(route: str, breaker: BreakerStore, records: RecordStore, waitin
         record.retried,
         record.dead_lettered,
         verdict,
+        host,
+        record.held,
     )
+
+
+def host_of(endpoint: str | None) -> str | None:
+    """The host (and port) of a record's ``scheme://host/…``.
+
+    >>> host_of("https://hooks.example.com/…"), host_of("eventbridge://auth0-logs"), host_of(None)
+    ('hooks.example.com', 'auth0-logs', None)
+    """
+    return (urlsplit(endpoint).netloc or endpoint) if endpoint else None
 
 
 def _depth(sqs: Any, url: str) -> dict[str, int]:
@@ -188,7 +204,7 @@ def render(status: StackStatus) -> str:
     if not status.pollers:
         lines.append("poller: no checkpoint yet  →  poller has never run")
     for r in status.routes:
-        counts = f"delivered {r.delivered}, retried {r.retried}, dead-lettered {r.dead_lettered}"
+        counts = f"delivered {r.delivered}, retried {r.retried}, dead-lettered {r.dead_lettered}, held {r.held}"
         success = f"last success {r.last_success or 'never'}"
         lines.append(f"route  {r.route:<28} {r.state:<9} {success}; {counts}  →  {r.verdict}")
         lines += [f"         {error}" for error in r.recent_errors]

@@ -1,4 +1,8 @@
-"""``auth0-webhooks status``: the command line of :mod:`.status` (a stack or explicit names, text or JSON)."""
+"""``auth0-webhooks status``: the command line of :mod:`.status` (a stack or explicit names, text or JSON).
+
+In a terminal the view is a set of rich tables (rich is a dev dependency, imported only here);
+piped, it is :func:`.status.render`'s plain text; ``--json`` is for machines.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws import OperatorError, plain_error, stack_queues
-from .status import gather, render
+from .status import StackStatus, gather, render
 
 PROG = "auth0-webhooks status"
 SUMMARY = "the stack at a glance: the poller, each route's breaker and record, the queues"
@@ -73,5 +77,48 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     except (ClientError, BotoCoreError) as error:
         print(f"status: {plain_error(error)}", file=sys.stderr)
         return 1
-    print(json.dumps(status.as_json(), indent=2) if args.json else render(status))
+    if args.json:
+        print(json.dumps(status.as_json(), indent=2))
+    elif sys.stdout.isatty():
+        print_tables(status)
+    else:
+        print(render(status))
     return 0 if status.healthy else 3
+
+
+def print_tables(status: StackStatus, width: int | None = None) -> None:
+    """The same facts as :func:`.status.render`, as tables, each verdict red unless ``healthy``."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def verdict(text: str) -> str:
+        return f"[green]{text}[/]" if text == "healthy" else f"[bold red]{text}[/]"
+
+    console = Console(width=width)
+    console.print(f"auth0-webhooks status at {status.at}")
+    pollers = Table("poller", "checkpoint", "moved", "behind", "verdict", title="Poller")
+    for p in status.pollers:
+        moved = "-" if p.checkpoint_age_min is None else f"{p.checkpoint_age_min} min ago"
+        behind = "-" if p.behind_min is None else f"{p.behind_min} min"
+        pollers.add_row(p.key, p.checkpoint or "-", moved, behind, verdict(p.verdict))
+    if not status.pollers:
+        pollers.add_row("-", "no checkpoint yet", "-", "-", verdict("poller has never run"))
+    routes = Table("route", "destination", "state", "last success", "delivered", "retried", "dead", "held", "verdict")
+    routes.title = "Routes"
+    for r in status.routes:
+        routes.add_row(
+            r.route,
+            r.host or "-",
+            r.state,
+            r.last_success or "never",
+            str(r.delivered),
+            str(r.retried),
+            str(r.dead_lettered),
+            str(r.held),
+            verdict(r.verdict) + "".join(f"\n[dim]{error}[/]" for error in r.recent_errors),
+        )
+    q = status.queue
+    queue = Table("waiting", "in flight", "delayed", "dead letters", "verdict", title="Queue")
+    queue.add_row(str(q.waiting), str(q.in_flight), str(q.delayed), str(q.dead_letters), verdict(q.verdict))
+    for table in (pollers, routes, queue):
+        console.print(table)
