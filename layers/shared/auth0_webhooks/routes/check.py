@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import RoutesError
 from .load import read_yaml
-from .model import Route
+from .model import EmailDestination, Route, SlackDestination
 from .validate import Problem, errors, warnings
 
 
@@ -61,7 +61,39 @@ def check_file(path: Path, secret_prefix: str | None = None) -> CheckReport:
     if found:
         return CheckReport(str(path), errors=tuple(map(str, found)))
     routes = parse_routes(data, secret_prefix, source=str(path))
+    found = template_problems(routes, templates_dir(path))
+    if found:
+        return CheckReport(str(path), errors=tuple(map(str, found)))
     return CheckReport(str(path), routes, warnings=tuple(map(str, _warnings(routes))))
+
+
+def templates_dir(routes_file: Path) -> Path:
+    """Where the templates of the routes file's e-mail and Slack routes are: ``templates/`` beside it.
+
+    >>> templates_dir(Path("/opt/routes.yaml")).as_posix()
+    '/opt/templates'
+    """
+    return routes_file.parent / "templates"
+
+
+def template_problems(routes: Sequence[Route], root: Path) -> list[Problem]:
+    """A route naming a template that is missing, does not parse or reads a variable off the allow-list.
+
+    Imports the template engine only when a route has an ``email`` or ``slack`` destination.
+    """
+    named = [route for route in routes if isinstance(route.destination, EmailDestination | SlackDestination)]
+    if not named:
+        return []
+    from ..notify.templates import TemplateError, TemplateStore
+
+    store, found = TemplateStore(root), []
+    for route in named:
+        template = route.destination.template  # type: ignore[union-attr]  # email or slack, filtered above
+        try:
+            store.validate(template)
+        except TemplateError as error:
+            found.append(Problem(route.id, "destination.template", str(error)))
+    return found
 
 
 def _warnings(routes: Sequence[Route]) -> list[Problem]:
