@@ -63,8 +63,8 @@ class NotifySender:
 
     route_id: str
     kind: str  # "email" or "slack"
-    template: str
-    notifier: Notifier
+    target: notify_destinations.Destination
+    parts: Callable[[], NotifyParts]  # the container's shared parts (built once, on the first send)
     concurrency: int = DEFAULT_CONCURRENCY
     pace: Pace | None = None
     timeout_setting: str = "the deliverer's Timeout (a notification takes up to 8 s)"
@@ -72,7 +72,7 @@ class NotifySender:
 
     @property
     def endpoint(self) -> str:
-        return f"{self.kind}://template/{self.template}"
+        return f"{self.kind}://template/{self.target.template}"
 
     @property
     def timeout(self) -> float:
@@ -86,9 +86,21 @@ class NotifySender:
 
     def send(self, logs: Sequence[LogEntry], seconds_left: float) -> list[tuple[LogEntry, Outcome]]:
         until = self.clock() + seconds_left
-        result = self.notifier.notify(self.route_id, logs[0], lambda: until - self.clock())
+        result = self.notifier().notify(self.route_id, logs[0], lambda: until - self.clock())
         outcome = outcome_of(result)
         return [(entry, outcome) for entry in logs]
+
+    def notifier(self) -> Notifier:
+        shared = self.parts()
+        return Notifier(
+            {self.route_id: self.target},
+            shared.templates,
+            shared.users,
+            shared.ledger,
+            shared.session,
+            shared.mailer,
+            shared.tenant,
+        )
 
 
 def outcome_of(result: NotifyOutcome) -> Outcome:
@@ -108,9 +120,10 @@ def outcome_of(result: NotifyOutcome) -> Outcome:
     return Outcome(False, False, None, result.reason or "notification failed")
 
 
-def notify_sender(route: Route, secrets: Mapping[str, str], parts: NotifyParts | None = None) -> NotifySender:
+def notify_sender(
+    route: Route, secrets: Mapping[str, str], parts: Callable[[], NotifyParts] | None = None
+) -> NotifySender:
     """The sender of an ``email`` or ``slack`` route (``parts`` from the environment by default)."""
-    shared = parts or parts_from_env()
     destination = route.destination
     target: notify_destinations.Destination
     if isinstance(destination, EmailDestination):
@@ -124,10 +137,9 @@ def notify_sender(route: Route, secrets: Mapping[str, str], parts: NotifyParts |
         target = notify_destinations.SlackDestination(destination.template, url)
     else:
         raise ConfigError(f"route {route.id}: destination.type", "email or slack for a notification")
-    notifier = Notifier(
-        {route.id: target}, shared.templates, shared.users, shared.ledger, shared.session, shared.mailer, shared.tenant
-    )
-    return NotifySender(route.id, destination.type, target.template, notifier)
+    shared = parts or parts_from_env
+    shared()  # a missing AUTH0_* or CHECKPOINT_TABLE is a ConfigError at cold start, not at the first log
+    return NotifySender(route.id, destination.type, target, shared)
 
 
 def templates_dir(environ: Mapping[str, str]) -> Path:
@@ -147,10 +159,26 @@ def templates_dir(environ: Mapping[str, str]) -> Path:
     return Path(routes_file).parent / "templates"
 
 
-@cache
+SETTINGS = (
+    "AUTH0_DOMAIN",
+    "AUTH0_CLIENT_ID",
+    "AUTH0_CLIENT_SECRET",
+    "AUTH0_CLIENT_SECRET_ARN",
+    "CHECKPOINT_TABLE",
+    "TEMPLATES_DIR",
+    "ROUTES_FILE",
+    "AWS_ENDPOINT_URL",
+)
+
+
 def parts_from_env() -> NotifyParts:
-    """The shared parts, from ``os.environ``, once per container."""
-    return build_parts(dict(os.environ))
+    """The shared parts, from ``os.environ``: built once per container (and again if those settings change)."""
+    return _parts(tuple((name, os.environ.get(name, "")) for name in SETTINGS))
+
+
+@cache
+def _parts(settings: tuple[tuple[str, str], ...]) -> NotifyParts:
+    return build_parts({name: value for name, value in settings if value})
 
 
 def build_parts(environ: Mapping[str, str]) -> NotifyParts:
