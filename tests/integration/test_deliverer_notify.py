@@ -167,3 +167,36 @@ def test_a_slack_route_posts_one_message_per_log(notify_env, stack: Stack, peopl
         assert sum(people["ana"] in text for text in texts) == 1
         assert sum(people["carol"] in text for text in texts) == 1
         assert dead_letters(stack) == []
+
+
+def test_preview_prints_what_would_be_sent_writes_the_html_and_sends_only_to_the_test_address(
+    notify_env, stack: Stack, moto: MotoServer, people, tmp_path, capsys
+):
+    from auth0_webhooks.ops.cli import main
+
+    write_routes(notify_env, PASSWORD_CHANGED)
+    entry = tmp_path / "scp.json"
+    entry.write_text(json.dumps(log("9601", "scp", user_id="auth0|ana")))
+    html = tmp_path / "out.html"
+    args = ["preview", "--route", "pw", "--log", str(entry), "--html", str(html)]
+
+    assert main(args) == 0
+
+    printed = capsys.readouterr().out
+    assert f"To: {people['ana']}" in printed and "Subject: Your password was changed" in printed
+    assert f"The password of your account {people['ana']} was changed." in printed
+    assert people["ana"] in html.read_text() and html.read_text().lstrip().lower().startswith("<!doctype html")
+    assert mails_to(moto, people) == []  # nothing sent
+    tester = f"tester-{uuid.uuid4().hex[:6]}@example.com"
+    assert main([*args, "--send-to", tester]) == 0
+    data = requests.get(f"{moto.url}/moto-api/data.json", timeout=10).json()
+    assert [m["subject"] for m in data["ses"]["Message"] if m["destinations"]["ToAddresses"] == [tester]] == [
+        "Your password was changed"
+    ]
+    assert mails_to(moto, people) == []  # the user got nothing
+
+    entry.write_text(json.dumps(log("9602", "scp", user_id="auth0|bob")))  # not verified
+    assert main(args) == 1
+    assert "Would not send: the user's e-mail address is not verified" in capsys.readouterr().out
+    assert main(["preview", "--route", "nope", "--log", str(entry)]) == 2
+    assert "no route 'nope'" in capsys.readouterr().err

@@ -124,22 +124,25 @@ def notify_sender(
     route: Route, secrets: Mapping[str, str], parts: Callable[[], NotifyParts] | None = None
 ) -> NotifySender:
     """The sender of an ``email`` or ``slack`` route (``parts`` from the environment by default)."""
+    target = notify_target(route, secrets)
+    shared = parts or parts_from_env
+    shared()  # a missing AUTH0_* or CHECKPOINT_TABLE is a ConfigError at cold start, not at the first log
+    return NotifySender(route.id, route.destination.type, target, shared)
+
+
+def notify_target(route: Route, secrets: Mapping[str, str]) -> notify_destinations.Destination:
+    """The notifier's view of the route's destination (a Slack URL from the route's secret)."""
     destination = route.destination
-    target: notify_destinations.Destination
     if isinstance(destination, EmailDestination):
-        target = notify_destinations.EmailDestination(
+        return notify_destinations.EmailDestination(
             destination.template, destination.sender, destination.send_to_unverified
         )
-    elif isinstance(destination, SlackDestination):
+    if isinstance(destination, SlackDestination):
         url = secrets.get("destination.webhook_url_secret", "")
         if not url.startswith(("https://", "http://")):
             raise ConfigError(f"route {route.id}: destination.webhook_url_secret", "a Slack incoming-webhook URL")
-        target = notify_destinations.SlackDestination(destination.template, url)
-    else:
-        raise ConfigError(f"route {route.id}: destination.type", "email or slack for a notification")
-    shared = parts or parts_from_env
-    shared()  # a missing AUTH0_* or CHECKPOINT_TABLE is a ConfigError at cold start, not at the first log
-    return NotifySender(route.id, destination.type, target, shared)
+        return notify_destinations.SlackDestination(destination.template, url)
+    raise ConfigError(f"route {route.id}: destination.type", "email or slack for a notification")
 
 
 def templates_dir(environ: Mapping[str, str]) -> Path:

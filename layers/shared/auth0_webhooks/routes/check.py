@@ -47,8 +47,9 @@ class CheckReport:
         return "\n".join([head, *lines])
 
 
-def check_file(path: Path, secret_prefix: str | None = None) -> CheckReport:
-    """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given)."""
+def check_file(path: Path, secret_prefix: str | None = None, templates: Path | None = None) -> CheckReport:
+    """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given;
+    templates in ``templates``, by default ``templates/`` beside the file)."""
     from .load import parse_routes
 
     try:
@@ -61,7 +62,7 @@ def check_file(path: Path, secret_prefix: str | None = None) -> CheckReport:
     if found:
         return CheckReport(str(path), errors=tuple(map(str, found)))
     routes = parse_routes(data, secret_prefix, source=str(path))
-    found = template_problems(routes, templates_dir(path))
+    found = template_problems(routes, templates or templates_dir(path))
     if found:
         return CheckReport(str(path), errors=tuple(map(str, found)))
     return CheckReport(str(path), routes, warnings=tuple(map(str, _warnings(routes))))
