@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from email.utils import parseaddr
-from pathlib import Path
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,14 +23,14 @@ from devkit.lambda_context import LambdaContext
 from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy
 from devkit.receivers import SlackReceiver, WebhookReceiver
-from devkit.template import TemplateStack
+from devkit.template import TemplateStack, stack_from_template
 from devkit.tenant import LocalTenant
-from devkit.template import stack_from_template
 from tests.conftest import load_event
 from tests.integration.conftest import AUTHORIZATION, LOCAL_SETTINGS, PARAMETERS, SIGNING_SECRET, use_environ
 from tests.notify_samples import log
 
 Grant = tuple[str, str]  # (IAM action, resource ARN)
+STATEMENT_KEYS = {"Sid", "Effect", "Action", "Resource", "Condition"}
 SES_SEND_PATH = "/v2/email/outbound-emails"
 NOTIFY_SENDER = "security@acme.test"
 
@@ -96,7 +96,7 @@ def grants(stack: TemplateStack, function: str) -> tuple[set[Grant], list[dict[s
     logs = []
     for policy in stack.resolve(role["Policies"]):
         for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow" and set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
+            assert statement["Effect"] == "Allow" and set(statement) <= STATEMENT_KEYS
             if "Condition" in statement:  # only SES's: mail from the configured address, nothing else
                 assert statement["Action"] == "ses:SendEmail", statement
                 assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": NOTIFY_SENDER}}, statement

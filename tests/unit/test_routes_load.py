@@ -233,7 +233,9 @@ def test_check_main_prints_the_report_and_exits_1_on_errors(
 
 def test_warnings_for_unknown_type_codes(tmp_path: Path):
     path = tmp_path / "routes.yaml"
-    path.write_text("routes:\n  - id: a\n    match: {types: [s, brand_new]}\n    destination: {type: eventbridge, bus: b}\n")
+    path.write_text(
+        "routes:\n  - id: a\n    match: {types: [s, brand_new]}\n    destination: {type: eventbridge, bus: b}\n"
+    )
     report = check_file(path)
     assert report.ok
     assert report.warnings == ("route a: match.types: brand_new: not in the log type table (kept as given)",)
@@ -266,7 +268,7 @@ def test_the_check_finds_a_missing_template_and_a_variable_off_the_allow_list(tm
 
 def test_an_email_route_needs_a_single_sender_address(tmp_path: Path):
     path = tmp_path / "routes.yaml"
-    path.write_text("routes:\n  - id: pw\n    destination: {type: email, template: x, from: \"a@b\\r\\nBcc: c@d\"}\n")
+    path.write_text('routes:\n  - id: pw\n    destination: {type: email, template: x, from: "a@b\\r\\nBcc: c@d"}\n')
     (error,) = check_file(path).errors
     assert error.startswith("route pw: destination.from:")
 

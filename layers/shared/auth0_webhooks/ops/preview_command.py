@@ -120,7 +120,8 @@ def _preview(route: Route, log: Mapping[str, Any], templates: Path, env: Mapping
     users = UserDirectory(auth0.base_url, lambda: source.token(lambda: MIN_SECONDS_LEFT), source.session)
     target = notify_target(route, {"destination.webhook_url_secret": "https://(not read for a preview)"})
     no_ledger = cast(Any, None)  # a preview claims nothing: Notifier.preview never reads the ledger
-    notifier = Notifier({route.id: target}, TemplateStore(templates), users, no_ledger, source.session, None, auth0.domain)
+    store = TemplateStore(templates)
+    notifier = Notifier({route.id: target}, store, users, no_ledger, source.session, None, auth0.domain)
     return notifier.preview(route.id, log), notifier
 
 
