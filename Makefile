@@ -112,6 +112,8 @@ help:
 	@echo "make local          the embedded stack, up until Ctrl-C, with the environment for the operator commands"
 	@echo "make redrive        move dead-lettered logs back to the queue (ARGS=\"--stack <name>\")"
 	@echo "make status         the stack at a glance: poller, routes, queues (ARGS=\"--stack <name>\")"
+	@echo "make routes-check   check a routes file: \$$ROUTES_FILE, else config/routes.yaml (ARGS=\"--stack <name>\")"
+	@echo "make replay         send a past window's logs again (ARGS=\"--stack <name> --from T1 --to T2\")"
 	@echo "make check-build-python  say what to do when sam build cannot find python3.13"
 	@echo "make build          sam build, after that check (SAM_BUILD_ARGS=--use-container for Docker)"
 	@echo "make lock           resolve requirements-dev.txt afresh into constraints.txt"
@@ -128,3 +130,14 @@ local: setup
 .PHONY: status
 status: setup
 	$(BIN)/auth0-webhooks status $(ARGS)
+
+# `auth0-webhooks routes check`: every error in a routes file ($$ROUTES_FILE, else config/routes.yaml)
+# before deploying it; `make routes-check ARGS="config/routes.yaml --stack auth0-webhooks"`
+.PHONY: routes-check
+routes-check: setup
+	$(BIN)/auth0-webhooks routes check $(ARGS)
+
+# `make replay ARGS="--stack auth0-webhooks --from 2026-11-01T00:00:00Z --to 2026-11-02 --route siem"`
+.PHONY: replay
+replay: setup
+	$(BIN)/auth0-webhooks replay $(ARGS)

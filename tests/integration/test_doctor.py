@@ -220,7 +220,7 @@ def test_only_what_is_set_is_checked_and_nothing_set_fails(capsys, webhook):
     assert code == 1
     assert lines == [
         "✗ Nothing to check: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, WEBHOOK_URL, "
-        "or SLACK_INCOMING_WEBHOOK_URL"
+        "SLACK_INCOMING_WEBHOOK_URL, or ROUTES_FILE"
     ]
 
 
@@ -296,6 +296,94 @@ def test_settings_http_cannot_carry_are_explained_without_a_traceback(capsys, co
     assert line.startswith(expected)
 
 
+SHIPPED_ROUTES = ROOT / "config" / "routes.yaml"
+GOOD_ROUTES = (
+    "routes:\n"
+    "  - id: siem\n    match: {types: [s, brand_new]}\n"
+    "    destination: {type: webhook, url: 'https://siem.example/in', signing_secret: auth0-webhooks/siem}\n"
+    "  - id: bus\n    destination: {type: eventbridge, bus: auth0}\n"
+)
+
+
+def test_the_routes_file_is_checked_one_line_per_route_problem(capsys, tmp_path):
+    path = tmp_path / "routes.yaml"
+    path.write_text(GOOD_ROUTES)
+
+    code, lines = doctor(capsys, {"ROUTES_FILE": str(path), "STACK_NAME": "auth0-webhooks"})
+
+    assert code == 0
+    assert lines == [
+        f"✓ Routes: {path}: OK, 2 routes: siem (webhook), bus (eventbridge)",
+        f"✓ Routes: {path}: warning: route siem: match.types: brand_new: not in the log type table (kept as given)",
+    ]
+
+
+def test_a_bad_routes_file_fails_with_a_line_per_error_in_plain_words(capsys, tmp_path):
+    path = tmp_path / "routes.yaml"
+    path.write_text(
+        "routes:\n  - id: siem\n    colour: red\n"
+        "    destination: {type: webhook, url: 'https://siem.example/in', signing_secret: other/siem}\n"
+    )
+
+    code, lines = doctor(capsys, {"ROUTES_FILE": str(path), "STACK_NAME": "auth0-webhooks"})
+    without_stack, _ = doctor(capsys, {"ROUTES_FILE": str(path)})
+
+    assert code == 1 and without_stack == 1
+    assert lines == [
+        f"✗ Routes: {path}: route siem: colour: unknown field; allowed: description, destination, id, match, pii",
+        f"✗ Routes: {path}: route siem: destination.signing_secret: must name a secret under this stack's prefix "
+        "(auth0-webhooks/ in Secrets Manager, /auth0-webhooks/ in SSM): the functions may read no other; "
+        "got 'other/siem'",
+    ]
+
+
+def test_a_missing_routes_file_and_one_of_only_comments(capsys, tmp_path):
+    comments = tmp_path / "comments.yaml"
+    comments.write_text("# routes:\n#   - id: siem\n")
+
+    missing, missing_lines = doctor(capsys, {"ROUTES_FILE": str(tmp_path / "nowhere.yaml")})
+    empty, empty_lines = doctor(capsys, {"ROUTES_FILE": str(comments)})
+
+    assert missing == 1
+    assert missing_lines == [f"✗ Routes: {tmp_path / 'nowhere.yaml'}: cannot be read (No such file or directory)"]
+    assert empty == 0
+    assert empty_lines == [
+        f"✓ Routes: {comments}: OK, holds no routes (only comments): the stack's webhook settings make the one "
+        "route default"
+    ]
+
+
+def test_the_command_checks_the_routes_beside_the_webhook_without_a_traceback(tmp_path, webhook):
+    path = tmp_path / "routes.yaml"
+    path.write_text("routes:\n  - id: Bad Id\n    destination: {type: eventbridge, bus: b}\n  - {id: x}\n")
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "WEBHOOK_", "SLACK_", "ROUTES_"))},
+        **webhook_config(webhook),
+    }
+    run = [sys.executable, "-m", "auth0_webhooks.ops", "doctor", "--routes-file", str(path), "--stack", "s"]
+
+    result = subprocess.run(run, env=environ, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    shipped = subprocess.run(
+        [*run[:-4], "--routes-file", str(SHIPPED_ROUTES), "--stack", "auth0-webhooks"],
+        env=environ,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("✓ Webhook:")
+    assert lines[1:] == [
+        f"✗ Routes: {path}: route Bad Id: id: must be lower-case letters, digits and -; unique.; got 'Bad Id'",
+        f"✗ Routes: {path}: route x: destination: is required",
+    ]
+    assert shipped.returncode == 0, shipped.stdout
+    assert shipped.stdout.splitlines()[1].startswith(f"✓ Routes: {SHIPPED_ROUTES}: OK, ")
+
+
 @pytest.mark.parametrize(
     ("scope", "expected"),
     [
@@ -311,4 +399,5 @@ def test_with_notification_routes_the_read_users_scope_is_checked(capsys, tmp_pa
         code, lines = doctor(capsys, {**auth0_config(tenant), "ROUTES_FILE": str(routes)})
 
     assert code == (0 if "users" in scope else 1)
-    assert lines[0].startswith("✓ Auth0:") and lines[1].startswith(expected)
+    assert lines[0].startswith("✓ Auth0:")
+    assert next(line for line in lines if "Notifications" in line).startswith(expected)

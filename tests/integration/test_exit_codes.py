@@ -28,6 +28,8 @@ def clean_environ(**values: str) -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "WEBHOOK_", "SLACK_", "QUEUE_"))}
     kept.pop("DEAD_LETTER_QUEUE_URL", None)
     kept.pop("ALLOW_INSECURE_WEBHOOK", None)
+    kept.pop("ROUTES_FILE", None)
+    kept.pop("STACK_NAME", None)
     return {**kept, **values}
 
 
@@ -97,3 +99,18 @@ def test_make_redrive_fails_and_names_the_commands_exit_code(moto: MotoServer):
     assert "redrive: there is no stack named no-such-stack in this account and region" in result.stderr
     assert "redrive] Error 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(NO_MAKE, reason="make is not installed")
+def test_make_routes_check_passes_on_the_shipped_file_and_fails_on_a_bad_one(tmp_path):
+    bad = tmp_path / "routes.yaml"
+    bad.write_text("routes:\n  - id: a\n    destination: {type: eventbridge}\n")
+
+    shipped = run(through_make("routes-check", "--stack", "auth0-webhooks"), clean_environ())
+    failed = run(through_make("routes-check"), clean_environ(ROUTES_FILE=str(bad)))
+
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    assert "config/routes.yaml: OK, " in shipped.stdout
+    assert failed.returncode == 2  # make's own code for a failed recipe
+    assert f"{bad}: 1 error\n  error: route a: destination.bus: is required" in failed.stdout
+    assert "routes-check] Error 1" in failed.stderr and "Traceback" not in failed.stdout + failed.stderr

@@ -74,7 +74,8 @@ def test_the_operator_commands_run_against_the_local_stack_until_it_is_stopped(t
 
         poller = run(readme_poller_command())
         assert poller.returncode == 0, poller.stdout + poller.stderr
-        assert "'stopped': 'caught-up'" in poller.stdout or "'stopped': 'lost-race'" in poller.stdout
+        # the local stack's own poller runs on a schedule too: this run may find it holding the lease
+        assert re.search(r"'stopped': '(caught-up|lost-race|leased)'", poller.stdout), poller.stdout
     finally:
         local.send_signal(signal.SIGINT)
         rest, _ = local.communicate(timeout=30)

@@ -105,6 +105,76 @@ def test_every_dead_lettered_log_moves_and_starts_fresh(stack):
     assert by_first[gave_up[0]["log_id"]]["attributes"]["previous_reason"] == GAVE_UP
 
 
+def test_only_the_routes_dead_letters_move_and_keep_their_route(stack):
+    factory = LogFactory(seed=12)
+    siem_refused, siem_gave_up, security, old = (factory.many(n) for n in (3, 2, 4, 2))
+    dead_letter(stack, siem_refused, REFUSED, status="404", route="siem")
+    dead_letter(stack, security, REFUSED, status="404", route="security")
+    dead_letter(stack, siem_gave_up, GAVE_UP, status="503", route="siem")
+    dead_letter(stack, old, GAVE_UP)  # from before routes: no route attribute, so the route default
+    raw_dead_letter(stack, "this is not json", "malformed message")  # default's too, and cannot move
+
+    dry = redrive(stack, route="siem", dry_run=True)
+    report = redrive(stack, route="siem")
+
+    for run in (dry, report):
+        assert run.moved_log_ids == ids_of(siem_refused + siem_gave_up)
+        assert run.by_route_and_reason() == {("siem", REFUSED): (1, 3), ("siem", GAVE_UP): (1, 2)}
+        assert run.other_routes == 3 and run.skipped == []
+    assert dry.summary().splitlines() == [
+        "Would move 2 messages (5 logs) to the queue.",
+        f"  route siem: 1 message, 3 logs: {REFUSED}",
+        f"  route siem: 1 message, 2 logs: {GAVE_UP}",
+        "3 messages of other routes stay as they are.",
+    ]
+    moved = contents(stack, stack.queue_url)
+    assert log_ids(moved) == ids_of(siem_refused + siem_gave_up)
+    assert {m["attributes"]["route"] for m in moved} == {"siem"}  # the deliverer sends them to siem again
+    stayed = contents(stack, stack.dead_letter_queue_url)
+    assert log_ids([m for m in stayed if m["body"] != "this is not json"]) == ids_of(security + old)
+    assert sorted(m["attributes"].get("route", "(none)") for m in stayed) == ["(none)", "(none)", "security"]
+    assert next(m for m in stayed if m["attributes"].get("route") == "security")["attributes"]["reason"] == REFUSED
+
+
+def test_the_default_route_takes_dead_letters_without_a_route_and_a_full_run_groups_by_route(stack):
+    factory = LogFactory(seed=13)
+    siem, old, named_default = factory.many(2), factory.many(3), factory.many(1)
+    dead_letter(stack, siem, REFUSED, route="siem")
+    dead_letter(stack, old, GAVE_UP)
+    dead_letter(stack, named_default, GAVE_UP, route="default")
+
+    dry = redrive(stack, dry_run=True)
+    default = redrive(stack, route="default")
+
+    assert dry.summary().splitlines() == [
+        "Would move 3 messages (6 logs) to the queue.",
+        f"  route default: 2 messages, 4 logs: {GAVE_UP}",
+        f"  route siem: 1 message, 2 logs: {REFUSED}",
+    ]
+    assert default.moved_log_ids == ids_of(old + named_default) and default.other_routes == 1
+    moved = contents(stack, stack.queue_url)
+    assert sorted(m["attributes"].get("route", "(none)") for m in moved) == ["(none)", "default"]
+    assert log_ids(contents(stack, stack.dead_letter_queue_url)) == ids_of(siem)
+
+
+def test_a_route_and_a_type_filter_together_split_only_that_routes_messages(stack):
+    factory = LogFactory(seed=14)
+    siem = [factory.make("s"), factory.make("f"), factory.make("s")]
+    other = [factory.make("s")]
+    dead_letter(stack, siem, REFUSED, route="siem")
+    dead_letter(stack, other, REFUSED, route="security")
+
+    report = redrive(stack, route="siem", log_types=frozenset({"f"}))
+
+    assert report.moved_log_ids == [siem[1]["log_id"]] and report.other_routes == 1
+    [moved] = contents(stack, stack.queue_url)
+    assert moved["attributes"]["route"] == "siem"
+    stayed = contents(stack, stack.dead_letter_queue_url)
+    assert log_ids(stayed) == sorted([siem[0]["log_id"], siem[2]["log_id"], other[0]["log_id"]])
+    remainder = next(m for m in stayed if len(json.loads(m["body"])) == 2)
+    assert remainder["attributes"]["route"] == "siem"  # what stays keeps its route
+
+
 def test_messages_moved_by_the_queue_redrive_policy_move_too(stack):
     logs = LogFactory(seed=2).many(3)
     message = logs_message([dumps(e) for e in logs], logs)  # as the poller sent it, then SQS moved it
@@ -334,7 +404,7 @@ def test_the_command_finds_the_queues_from_a_stack_and_reports(stack):
     assert dry.stdout.startswith("Would move 1 message (2 logs) to the queue.\n")
     assert done.stdout.splitlines() == [
         "Moved 1 message (2 logs) to the queue.",
-        f"  1 message, 2 logs: {REFUSED}",
+        f"  route default: 1 message, 2 logs: {REFUSED}",
         "1 log of other types from split messages stay in the dead-letter queue.",
     ]
     assert log_ids(contents(stack, stack.queue_url)) == sorted([logs[0]["log_id"], logs[2]["log_id"]])
@@ -362,3 +432,28 @@ def test_the_command_explains_what_is_wrong_without_a_traceback(moto, monkeypatc
     assert result.returncode != 0
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_command_moves_one_routes_dead_letters_and_refuses_a_bad_route_id(stack):
+    factory = LogFactory(seed=15)
+    siem, security = factory.many(2), factory.many(3)
+    dead_letter(stack, siem, REFUSED, route="siem")
+    dead_letter(stack, security, GAVE_UP, route="security")
+    queues = ["--queue-url", stack.queue_url, "--dead-letter-queue-url", stack.dead_letter_queue_url]
+
+    dry = cli(*queues, "--route", "security", "--dry-run")
+    bad = cli(*queues, "--route", "Security!")
+    done = cli(*queues, "--route", "security", "--rate", "50")
+
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines() == [
+        "Would move 1 message (3 logs) to the queue.",
+        f"  route security: 1 message, 3 logs: {GAVE_UP}",
+        "1 message of other routes stays as they are.",
+    ]
+    assert bad.returncode == 2
+    assert "argument --route: must be a route id (lower-case letters, digits and -" in bad.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Moved 1 message (3 logs) to the queue.\n")
+    assert log_ids(contents(stack, stack.queue_url)) == ids_of(security)
+    assert log_ids(contents(stack, stack.dead_letter_queue_url)) == ids_of(siem)

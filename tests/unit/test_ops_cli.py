@@ -12,13 +12,15 @@ def test_help_lists_every_command():
     assert result.returncode == 0
     assert "doctor     check the Auth0 credentials" in result.stdout
     assert "redrive    move dead-lettered logs back" in result.stdout
+    assert "replay     send the logs of a past time window" in result.stdout
 
 
 def test_an_unknown_command_names_the_commands_allowed():
     result = run("-m", "auth0_webhooks.ops", "frobnicate")
 
     assert result.returncode == 2
-    assert "invalid choice: 'frobnicate' (choose from 'doctor', 'redrive', 'route', 'status')" in result.stderr
+    allowed = "'doctor', 'redrive', 'replay', 'route', 'routes', 'status'"
+    assert f"invalid choice: 'frobnicate' (choose from {allowed})" in result.stderr
 
 
 def test_a_command_gets_its_own_arguments_and_name():

@@ -56,7 +56,7 @@ Runtime: alerts, settings and what they share
 
 Operator tools (never imported by the handlers)
 
-- ``ops``: ``auth0-webhooks <command>``: ``doctor``, ``redrive`` (see ``ops/__init__.py``)
+- ``ops``: ``auth0-webhooks <command>``: ``doctor``, ``redrive``, ``routes`` (see ``ops/__init__.py``)
 """
 
 __version__ = "0.2.0"

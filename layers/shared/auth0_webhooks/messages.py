@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .log_entry import log_id, log_type
@@ -20,6 +20,7 @@ MAX_BODY_BYTES = MAX_MESSAGE_BYTES - ATTRIBUTE_BYTES
 MAX_TYPES_CHARS = 512
 NUMBER_ATTRIBUTES = frozenset({"log_count", "attempts", "status"})
 CONTENT_LOGS = "auth0-logs"
+REPLAYED = "replayed"  # "true" on a message `auth0-webhooks replay` made (the deliverer sends webhook-replayed: true)
 
 
 # one encoder for every call: json.dumps with options builds a new JSONEncoder each time,
@@ -81,3 +82,12 @@ def logs_message(encoded: Sequence[str], logs: Sequence[Mapping[str, Any]]) -> M
     if dates:
         attributes["oldest_log_date"] = min(dates)
     return Message(body="[" + ",".join(encoded) + "]", attributes=attributes, log_ids=ids)
+
+
+def mark_replayed(message: Message) -> Message:
+    """The same message with the ``replayed`` attribute; a dead letter stays as it is.
+
+    >>> mark_replayed(Message("[]", {"webhook_id": "batch_1"})).attributes
+    {'webhook_id': 'batch_1', 'replayed': 'true'}
+    """
+    return message if message.dead_letter else replace(message, attributes={**message.attributes, REPLAYED: "true"})

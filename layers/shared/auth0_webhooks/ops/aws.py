@@ -42,6 +42,12 @@ def plain_error(error: Exception) -> str:
 
 def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
     """The queue URLs from a deployed stack's outputs ``QueueUrl`` and ``DeadLetterQueueUrl``."""
+    outputs = stack_outputs(cloudformation, stack, STACK_OUTPUTS)
+    return outputs["QueueUrl"], outputs["DeadLetterQueueUrl"]
+
+
+def stack_outputs(cloudformation: Any, stack: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The named outputs of a deployed stack; an OperatorError when the stack or an output is missing."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as error:
@@ -49,7 +55,7 @@ def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
             raise OperatorError(f"there is no stack named {stack} in this account and region") from None
         raise
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    missing = [name for name in STACK_OUTPUTS if name not in outputs]
+    missing = [name for name in names if name not in outputs]
     if missing:
         raise OperatorError(f"stack {stack} has no output {missing[0]}: is it an auth0-webhooks stack?")
-    return outputs["QueueUrl"], outputs["DeadLetterQueueUrl"]
+    return {name: outputs[name] for name in names}

@@ -5,7 +5,7 @@ A command is a module with ``SUMMARY`` (one line for ``--help``) and
 and a line in :data:`COMMANDS`; it is imported only when it runs.
 
 >>> sorted(COMMANDS)
-['doctor', 'preview', 'redrive', 'route', 'status']
+['doctor', 'preview', 'redrive', 'replay', 'route', 'routes', 'status']
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ COMMANDS: dict[str, str] = {  # command → the module that runs it
     "doctor": "auth0_webhooks.ops.doctor_command",
     "preview": "auth0_webhooks.ops.preview_command",
     "redrive": "auth0_webhooks.ops.redrive_command",
+    "replay": "auth0_webhooks.ops.replay_command",
     "route": "auth0_webhooks.ops.route_command",
+    "routes": "auth0_webhooks.ops.routes_command",
     "status": "auth0_webhooks.ops.status_command",
 }
 

@@ -1,4 +1,4 @@
-"""Check a configuration before deploying it: the Auth0 credentials, the webhook, the Slack URL.
+"""Check a configuration before deploying it: the Auth0 credentials, the webhook, the Slack URL, the routes.
 
 It reads the settings the functions read (environment variables; a secret may be given as
 ``NAME_ARN``), and checks only the parts that are set, so a half-written configuration can be
@@ -20,6 +20,9 @@ a secret: secret values are masked and URLs cut to their host.
 - **Slack**: by default only the URL's shape (``https://hooks.slack.com/services/T…/B…/…``),
   since a test message lands in a channel people read. With ``--slack-test``, a short
   "auth0-webhooks doctor: test message", which Slack must answer with 200 ``ok``.
+- **Routes**: when ``ROUTES_FILE`` names a routes file, the routes check
+  (:func:`auth0_webhooks.routes.check.check_file`, secrets against ``STACK_NAME``'s prefix when
+  it is set): one ✗ line per error, a ✓ line per warning, or one ✓ line naming the routes.
 
 >>> Check("Webhook", False, "no such endpoint (HTTP 404): check the path in WEBHOOK_URL").line()
 '✗ Webhook: no such endpoint (HTTP 404): check the path in WEBHOOK_URL'
@@ -34,6 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import requests
 
@@ -42,6 +46,8 @@ from ..auth0_source import Auth0LogSource
 from ..env import Env, Secret
 from ..errors import Auth0Error, ConfigError, RateLimited
 from ..redaction import host_of, redact
+from ..routes.check import check_file
+from ..routes.load import routes_file
 from ..settings import Auth0Settings, DelivererSettings, SlackSettings
 from ..signing import WebhookSigner
 from ..webhook import Outcome, WebhookClient
@@ -52,6 +58,7 @@ _SLACK_URL = re.compile(r"^https://hooks\.slack(-gov)?\.com/services/T[A-Z0-9]+/
 _PLACEHOLDER_QUEUE = "https://sqs.us-east-1.amazonaws.com/000000000000/checked-by-doctor"
 AUTH0_NAMES = ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_CLIENT_SECRET_ARN")
 SLACK_NAMES = ("SLACK_INCOMING_WEBHOOK_URL", "SLACK_INCOMING_WEBHOOK_URL_ARN")
+STACK_NAME_SETTING = "STACK_NAME"  # as the functions get it: secrets must be under this prefix
 GRANT_PATH = "Applications → APIs → Auth0 Management API → Machine to Machine Applications"
 
 
@@ -261,6 +268,19 @@ def _slack_advice(status: int) -> str:
     return "refused the test message"
 
 
+# -- routes --------------------------------------------------------------------------
+
+
+def check_routes(path: Path, stack_name: str | None = None) -> list[Check]:
+    """The routes check of ``path``: a ✗ line per error, a ✓ line per warning, or one ✓ line."""
+    report = check_file(path, secret_prefix=stack_name)
+    if not report.ok:
+        return [Check("Routes", False, f"{path}: {problem}") for problem in report.errors]
+    routes = ", ".join(f"{route.id} ({route.destination.type})" for route in report.routes)
+    lines = [Check("Routes", True, report.summary() + (f": {routes}" if routes else ""))]
+    return lines + [Check("Routes", True, f"{path}: warning: {problem}") for problem in report.warnings]
+
+
 # -- all of it -----------------------------------------------------------------------
 
 
@@ -283,6 +303,9 @@ def run_checks(environ: Mapping[str, str], slack_test: bool = False) -> list[Che
             return check_slack(url, slack_test) if url else Check("Slack", False, "no URL")
 
         checks.append(_settings_then(slack, "Slack"))
+    path = routes_file(environ)
+    if path is not None:
+        checks += check_routes(path, environ.get(STACK_NAME_SETTING, "").strip() or None)
     return checks
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from ..errors import Auth0WebhooksError
-from ..routes.check import check_file, templates_dir
+from ..routes.check import check_file, template_problems, templates_dir
 from ..routes.model import EmailDestination, Route, SlackDestination
 
 PROG = "auth0-webhooks preview"
@@ -84,9 +84,10 @@ def main(
 
 
 def _route(path: Path, route_id: str, templates: Path) -> Route:
-    report = check_file(path, templates=templates)
+    report = check_file(path, checks=(lambda routes, _: template_problems(routes, templates),))
     if not report.ok:
-        raise ValueError(f"{path} has errors (auth0-webhooks route check):\n  " + "\n  ".join(report.errors))
+        problems = "\n  ".join(map(str, report.errors))
+        raise ValueError(f"{path} has errors (auth0-webhooks routes check):\n  {problems}")
     for route in report.routes:
         if route.id == route_id:
             if not isinstance(route.destination, EmailDestination | SlackDestination):

@@ -13,6 +13,10 @@ cannot choose messages, and moto lacks it. Its command is ``auth0-webhooks redri
 - **Log types** (``--types s,f``): only the logs of those types move. A message of mixed types
   is split: its matching logs go to the main queue, the others go back to the dead-letter queue
   as a new message with the same attributes, and only then is the original deleted.
+- **Route** (``--route ID``): only the dead letters of that route move (their ``route``
+  attribute; a dead letter without one belongs to the route ``default``); the others are left
+  as they are, and counted. A moved message keeps its ``route``, so the deliverer sends it to
+  that route's destination again.
 - **Count** (``--max-messages N``): at most N messages move (a split message counts as one).
 - **Rate** (``--rate R``): at most R messages per second are sent to the main queue.
 - **A fresh start**: the replayed message's attributes are rebuilt as the poller makes them, so
@@ -34,16 +38,17 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..dead_letters import REASON, remainder_message, replay_message
+from ..dead_letters import REASON, ROUTE, remainder_message, replay_message
 from ..log_entry import log_id, log_ids
 from ..messages import Message
-from ..redaction import redact
+from ..routes.formats import DEFAULT_ROUTE_ID
 from .aws import OperatorError, plain_error
+from .redrive_report import Moved, RedriveReport, Skipped
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -63,69 +68,12 @@ class RedriveOptions:
     queue_url: str
     dead_letter_queue_url: str
     log_types: frozenset[str] = frozenset()  # empty: every type
+    route: str | None = None  # None: every route's dead letters
     max_messages: int | None = None  # None: every message that can move
     rate: float = DEFAULT_RATE  # messages per second sent to the main queue
     dry_run: bool = False
     visibility_timeout: int | None = None  # None: long enough for the whole run (see Redriver)
     wait_seconds: int = 1  # long polling, so that an empty receive means an empty queue
-
-
-@dataclass(frozen=True)
-class Moved:
-    """One dead-letter message whose logs moved (or would move, in a dry run)."""
-
-    message_id: str
-    log_ids: tuple[str, ...]
-    reason: str  # its dead-letter reason
-    kept_log_ids: tuple[str, ...] = ()  # logs of other types, put back in the dead-letter queue
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A dead-letter message that cannot be replayed: it stays where it is."""
-
-    message_id: str
-    problem: str
-    reason: str
-
-
-@dataclass
-class RedriveReport:
-    dry_run: bool
-    moved: list[Moved] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    not_matching: int = 0  # messages with no log of the types asked for
-    error: str | None = None  # why the run stopped early
-
-    @property
-    def moved_log_ids(self) -> list[str]:
-        return sorted(i for m in self.moved for i in m.log_ids)
-
-    def by_reason(self) -> dict[str, tuple[int, int]]:
-        """Dead-letter reason → (messages, logs) moved."""
-        counts: dict[str, tuple[int, int]] = {}
-        for m in self.moved:
-            messages, logs = counts.get(m.reason, (0, 0))
-            counts[m.reason] = (messages + 1, logs + len(m.log_ids))
-        return counts
-
-    def summary(self) -> str:
-        verb = "Would move" if self.dry_run else "Moved"
-        lines = [f"{verb} {_n(len(self.moved), 'message')} ({_n(len(self.moved_log_ids), 'log')}) to the queue."]
-        lines += [f"  {_n(m, 'message')}, {_n(n, 'log')}: {redact(r)}" for r, (m, n) in self.by_reason().items()]
-        kept = sum(len(m.kept_log_ids) for m in self.moved)
-        if kept:
-            lines.append(f"{_n(kept, 'log')} of other types from split messages stay in the dead-letter queue.")
-        if self.not_matching:
-            lines.append(f"{_n(self.not_matching, 'message')} with no log of the types asked for stay as they are.")
-        if self.skipped:
-            lines.append(f"{_n(len(self.skipped), 'message')} cannot be replayed and stay in the dead-letter queue:")
-            lines += [f"  {s.message_id}: {s.problem} (reason: {redact(s.reason)})" for s in self.skipped]
-        return "\n".join(lines)
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def replayable(body: str) -> list[dict[str, Any]] | str:
@@ -251,9 +199,13 @@ class Redriver:
             if "StringValue" in value
         }
         reason = attributes.get(REASON, NO_REASON)
+        route = attributes.get(ROUTE) or DEFAULT_ROUTE_ID
+        if self.options.route is not None and route != self.options.route:
+            report.other_routes += 1
+            return
         logs = replayable(message["Body"])
         if isinstance(logs, str):
-            report.skipped.append(Skipped(message_id, logs, reason))
+            report.skipped.append(Skipped(message_id, logs, reason, route))
             return
         moving, staying = split(logs, self.options.log_types)
         if not moving:
@@ -261,10 +213,10 @@ class Redriver:
             return
         if not self.options.dry_run:
             self.pacer.wait()
-            self._send(replay_message(moving, attributes, message_id), message_id)
+            self._send(_with_route(replay_message(moving, attributes, message_id), attributes), message_id)
             if staying:
                 seen.add(self._send(remainder_message(staying, attributes), message_id))
-        report.moved.append(Moved(message_id, tuple(log_ids(moving)), reason, tuple(log_ids(staying))))
+        report.moved.append(Moved(message_id, tuple(log_ids(moving)), reason, tuple(log_ids(staying)), route))
         if not self.options.dry_run:
             self.sqs.delete_message(QueueUrl=self.options.dead_letter_queue_url, ReceiptHandle=held.pop(message_id))
 
@@ -294,3 +246,10 @@ class Redriver:
                 )
             except (ClientError, BotoCoreError):
                 return  # they come back by themselves when the visibility timeout ends
+
+
+def _with_route(message: Message, attributes: Mapping[str, str]) -> Message:
+    """The replayed message keeps its dead letter's ``route``: the deliverer picks that route's destination."""
+    if ROUTE not in attributes:
+        return message  # the route ``default``, as a message without the attribute means
+    return replace(message, attributes={**message.attributes, ROUTE: attributes[ROUTE]})

@@ -16,6 +16,7 @@ from .redrive import DEFAULT_RATE, RedriveOptions, Redriver
 
 PROG = "auth0-webhooks redrive"
 SUMMARY = "move dead-lettered logs back to the main queue, paced, and report what moved"
+_ROUTE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the routes file's id pattern (routes.schema.json)
 _REGION_IN_URL = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 
@@ -39,6 +40,15 @@ def _types(text: str) -> frozenset[str]:
     return types
 
 
+def _route(text: str) -> str:
+    if not _ROUTE_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"must be a route id (lower-case letters, digits and -, as in the routes file; default for "
+            f"dead letters without a route); got {text!r}"
+        )
+    return text
+
+
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -52,6 +62,9 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="default: $DEAD_LETTER_QUEUE_URL",
     )
     parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
+    parser.add_argument(
+        "--route", type=_route, help="only that route's dead letters (those with no route attribute: default)"
+    )
     parser.add_argument("--max-messages", type=_positive(int), help="move at most this many messages")
     parser.add_argument("--rate", type=_positive(float), default=DEFAULT_RATE, help="messages per second (5)")
     parser.add_argument("--dry-run", action="store_true", help="report what would move, move nothing")
@@ -77,7 +90,13 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         region = args.region or (match.group(1) if match else None)
         sqs = boto3.client("sqs", region_name=region, config=AWS_CONFIG)
         options = RedriveOptions(
-            queue_url, dead_letter_queue_url, args.types, args.max_messages, args.rate, args.dry_run
+            queue_url,
+            dead_letter_queue_url,
+            args.types,
+            args.route,
+            args.max_messages,
+            args.rate,
+            args.dry_run,
         )
         report = Redriver(sqs, options).run()
     except OperatorError as error:  # RedriveError too
@@ -86,7 +105,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     except (ClientError, BotoCoreError) as error:
         print(f"redrive: {plain_error(error)}", file=sys.stderr)
         return 1
-    if report.moved or report.skipped or report.not_matching or not report.error:
+    if report.moved or report.skipped or report.not_matching or report.other_routes or not report.error:
         print(report.summary())
     if report.error:
         print(f"redrive: stopped: {report.error}", file=sys.stderr)

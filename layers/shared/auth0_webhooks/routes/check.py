@@ -1,71 +1,96 @@
-"""``routes check``: every error and warning in a routes file, for people and for the doctor.
+"""``routes check``: every error and warning in a routes file, for people, machines and the doctor.
 
-Run it as ``python -m auth0_webhooks.routes.check config/routes.yaml [--stack-name NAME]``;
-it exits 1 when the file has errors.
+Its command is ``auth0-webhooks routes check [FILE]`` (:mod:`auth0_webhooks.ops.routes_command`);
+``python -m auth0_webhooks.routes.check`` runs the same. First what the file's YAML and schema
+say (:func:`.validate.errors`, every error at once), then, once the routes parse, the checks of
+:data:`ROUTE_CHECKS` that need whole routes, then the warnings. A file that holds only comments
+means "no routes": the stack's webhook settings make the one route ``default``.
+
+>>> report = CheckReport("routes.yaml", errors=(Problem("x", "id", "is required"),))
+>>> print(report.text())
+routes.yaml: 1 error
+  error: route x: id: is required
+>>> report.as_json()["errors"]
+[{'route': 'x', 'field': 'id', 'message': 'is required'}]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import RoutesError
-from .load import read_yaml
+from .load import parse_routes, read_yaml
 from .model import EmailDestination, Route, SlackDestination
 from .validate import Problem, errors, warnings
+
+# Checks that need the parsed routes and the folder of the routes file (templates live beside it,
+# in config/templates): each answers the errors it finds.
+RouteCheck = Callable[[Sequence[Route], Path], list[Problem]]
+NO_ROUTES = "holds no routes (only comments): the stack's webhook settings make the one route default"
 
 
 @dataclass(frozen=True)
 class CheckReport:
     source: str
     routes: tuple[Route, ...] = ()
-    errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = field(default=())
+    errors: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    empty: bool = False  # the file holds only comments: no routes, the default route applies
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def summary(self) -> str:
+        """One line: the file and what it holds, or how many errors it has."""
+        if not self.ok:
+            return f"{self.source}: {_n(len(self.errors), 'error')}"
+        if self.empty:
+            return f"{self.source}: OK, {NO_ROUTES}"
+        return f"{self.source}: OK, {_n(len(self.routes), 'route')}"
+
     def text(self) -> str:
-        """What ``routes check`` prints.
+        """What ``routes check`` prints."""
+        lines = [self.summary()]
+        if self.ok:
+            lines += [f"  {route.id}: {route.destination.type}" for route in self.routes]
+        lines += [f"  error: {problem}" for problem in self.errors]
+        lines += [f"  warning: {problem}" for problem in self.warnings]
+        return "\n".join(lines)
 
-        >>> print(CheckReport("routes.yaml", errors=("route x: id: is required",)).text())
-        routes.yaml: 1 error
-          error: route x: id: is required
-        """
-        if self.ok and not self.routes:
-            head = f"{self.source}: OK, no routes (the default route, from the stack's webhook settings)"
-        elif self.ok:
-            head = f"{self.source}: OK, {len(self.routes)} route{'s' if len(self.routes) != 1 else ''}"
-            head += "".join(f"\n  {route.id}: {route.destination.type}" for route in self.routes)
-        else:
-            head = f"{self.source}: {len(self.errors)} error{'s' if len(self.errors) != 1 else ''}"
-        lines = [f"  error: {problem}" for problem in self.errors] + [f"  warning: {w}" for w in self.warnings]
-        return "\n".join([head, *lines])
+    def as_json(self) -> dict[str, Any]:
+        """What ``routes check --json`` prints: each problem as its route, field and message."""
+        return {
+            "file": self.source,
+            "ok": self.ok,
+            "routes": [{"id": route.id, "destination": route.destination.type} for route in self.routes],
+            "errors": [_problem_json(problem) for problem in self.errors],
+            "warnings": [_problem_json(problem) for problem in self.warnings],
+        }
 
 
-def check_file(path: Path, secret_prefix: str | None = None, templates: Path | None = None) -> CheckReport:
+def check_file(
+    path: Path, secret_prefix: str | None = None, checks: Sequence[RouteCheck] | None = None
+) -> CheckReport:
     """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given;
-    templates in ``templates``, by default ``templates/`` beside the file)."""
-    from .load import parse_routes
-
+    ``checks`` run on the parsed routes, :data:`ROUTE_CHECKS` by default)."""
     try:
         data = read_yaml(path)
     except RoutesError as error:
-        return CheckReport(str(path), errors=tuple(error.problems))
+        return CheckReport(str(path), errors=tuple(Problem("", "", problem) for problem in error.problems))
     if data is None:
-        return CheckReport(str(path))  # only comments: no routes, the default route
+        return CheckReport(str(path), empty=True)
     found = errors(data, secret_prefix)
     if found:
-        return CheckReport(str(path), errors=tuple(map(str, found)))
+        return CheckReport(str(path), errors=tuple(found))
     routes = parse_routes(data, secret_prefix, source=str(path))
-    found = template_problems(routes, templates or templates_dir(path))
-    if found:
-        return CheckReport(str(path), errors=tuple(map(str, found)))
-    return CheckReport(str(path), routes, warnings=tuple(map(str, _warnings(routes))))
+    run = ROUTE_CHECKS if checks is None else checks
+    found = [problem for check in run for problem in check(routes, path.parent)]
+    return CheckReport(str(path), routes, errors=tuple(found), warnings=tuple(warnings(routes)))
 
 
 def templates_dir(routes_file: Path) -> Path:
@@ -97,18 +122,27 @@ def template_problems(routes: Sequence[Route], root: Path) -> list[Problem]:
     return found
 
 
-def _warnings(routes: Sequence[Route]) -> list[Problem]:
-    return warnings(routes)
+def check_templates(routes: Sequence[Route], folder: Path) -> list[Problem]:
+    """:func:`template_problems` with the templates beside the routes file (``folder/templates``)."""
+    return template_problems(routes, folder / "templates")
+
+
+ROUTE_CHECKS: tuple[RouteCheck, ...] = (check_templates,)
+
+
+def _problem_json(problem: Problem) -> dict[str, str]:
+    return {"route": problem.route, "field": problem.field, "message": problem.message}
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m auth0_webhooks.routes.check", description=__doc__)
-    parser.add_argument("file", type=Path, help="the routes file, e.g. config/routes.yaml")
-    parser.add_argument("--stack-name", help="check that every secret is under this stack's prefix (NAME/)")
-    args = parser.parse_args(argv)
-    report = check_file(args.file, secret_prefix=args.stack_name)
-    print(report.text())
-    return 0 if report.ok else 1
+    """``python -m auth0_webhooks.routes.check``: the same as ``auth0-webhooks routes check``."""
+    from ..ops.routes_command import check_main
+
+    return check_main(argv, prog="python -m auth0_webhooks.routes.check")
 
 
 if __name__ == "__main__":
