@@ -73,9 +73,7 @@ class CheckReport:
         }
 
 
-def check_file(
-    path: Path, secret_prefix: str | None = None, checks: Sequence[RouteCheck] | None = None
-) -> CheckReport:
+def check_file(path: Path, secret_prefix: str | None = None, checks: Sequence[RouteCheck] | None = None) -> CheckReport:
     """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given;
     ``checks`` run on the parsed routes, :data:`ROUTE_CHECKS` by default)."""
     try:
