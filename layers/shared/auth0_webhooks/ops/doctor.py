@@ -132,46 +132,6 @@ def _logs_advice(status: int | None) -> str:
     return f"reading logs was refused (HTTP {status})"
 
 
-# -- notifications -------------------------------------------------------------------
-
-NO_SUCH_USER = "auth0|auth0-webhooks-doctor"  # looked up to learn whether read:users is granted
-
-
-def notify_routes(routes_file: str) -> list[str]:
-    """The ids of the routes file's ``email`` and ``slack`` routes (none if it cannot be read)."""
-    from pathlib import Path
-
-    from ..routes.check import check_file
-
-    report = check_file(Path(routes_file))
-    return [route.id for route in report.routes if route.destination.type in ("email", "slack")]
-
-
-def check_user_lookups(settings: Auth0Settings, routes: list[str], seconds: float = AUTH0_SECONDS) -> Check:
-    """One user look-up, as email and slack routes make: the application needs ``read:users``."""
-    deadline = time.monotonic() + seconds
-    source = Auth0LogSource(settings, requests.Session())
-    name = "Notifications"
-    try:
-        token = source.token(lambda: deadline - time.monotonic())
-        reply = source.session.get(
-            f"{settings.base_url}/api/v2/users/{NO_SUCH_USER.replace('|', '%7C')}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=max(1.0, deadline - time.monotonic()),
-        )
-    except (Auth0Error, RateLimited, requests.RequestException) as error:
-        return Check(name, False, f"could not try a user look-up ({type(error).__name__})").masked(
-            [settings.client_secret.reveal()]
-        )
-    routes_named = ", ".join(routes)
-    if reply.status_code in (200, 404):
-        return Check(name, True, f"the application may look users up (read:users), for routes {routes_named}")
-    if reply.status_code == 403:
-        advice = f"the application lacks the read:users scope that routes {routes_named} need: grant it under"
-        return Check(name, False, f"{advice} {GRANT_PATH} → Permissions")
-    return Check(name, False, f"a user look-up answered HTTP {reply.status_code}")
-
-
 # -- the webhook ---------------------------------------------------------------------
 
 
@@ -289,11 +249,9 @@ def run_checks(environ: Mapping[str, str], slack_test: bool = False) -> list[Che
     env, checks = Env(environ), []
     if _any_set(environ, AUTH0_NAMES):
         checks.append(_settings_then(lambda: check_auth0(Auth0Settings.from_env(env)), "Auth0"))
-        routes = notify_routes(environ["ROUTES_FILE"]) if _any_set(environ, ("ROUTES_FILE",)) else []
-        if routes:
-            checks.append(
-                _settings_then(lambda: check_user_lookups(Auth0Settings.from_env(env), routes), "Notifications")
-            )
+        from .doctor_notify import notification_checks  # with email or slack routes: read:users
+
+        checks += notification_checks(environ)
     if _any_set(environ, ("WEBHOOK_URL",)):
         checks.append(_settings_then(lambda: check_webhook(_deliverer_settings(environ)), "Webhook"))
     if _any_set(environ, SLACK_NAMES):
