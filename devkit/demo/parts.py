@@ -125,8 +125,10 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
             given = {**given, "WEBHOOK_AUTHORIZATION": authorization}
         if not real_tenant:
             bucket = TokenBucket(burst=3, rate=1.5) if config.faults else TokenBucket(burst=50, rate=None)
-            tenant = stack.enter_context(LocalTenant(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, bucket=bucket))
+            scope = "read:logs read:users"  # read:users: notification routes look the users up
+            tenant = stack.enter_context(LocalTenant(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, scope, bucket=bucket))
             stream = LogStream(tenant, config, None)
+            tenant.add_users(stream.factory.profiles())  # every user the logs name has a profile
         try:
             parameters = template_parameters(config, given, secret)
             resources = stack_from_template(moto.url, parameters, stack_name=STACK_NAME if routed else None)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from auth0_webhooks.ops.doctor import SLACK_TEST_TEXT
@@ -381,3 +382,22 @@ def test_the_command_checks_the_routes_beside_the_webhook_without_a_traceback(tm
     ]
     assert shipped.returncode == 0, shipped.stdout
     assert shipped.stdout.splitlines()[1].startswith(f"✓ Routes: {SHIPPED_ROUTES}: OK, ")
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ("read:logs read:users", "✓ Notifications: the application may look users up (read:users), for routes pw"),
+        ("read:logs", "✗ Notifications: the application lacks the read:users scope that routes pw need: grant it"),
+    ],
+)
+def test_with_notification_routes_the_read_users_scope_is_checked(capsys, tmp_path, scope, expected):
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - id: pw\n    destination: {type: email, template: password-changed, from: a@b.c}\n")
+    (tmp_path / "templates").symlink_to(Path(__file__).resolve().parents[2] / "config" / "templates")
+    with LocalTenant(scope=scope) as tenant:
+        code, lines = doctor(capsys, {**auth0_config(tenant), "ROUTES_FILE": str(routes)})
+
+    assert code == (0 if "users" in scope else 1)
+    assert lines[0].startswith("✓ Auth0:")
+    assert next(line for line in lines if "Notifications" in line).startswith(expected)

@@ -10,23 +10,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from email.utils import parseaddr
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from auth0_webhooks.dead_letters import ROUTE
 
 from devkit.event_source import SqsEventSource
 from devkit.lambda_context import LambdaContext
 from devkit.logs import LogFactory
 from devkit.proxy import FaultProxy
 from devkit.receivers import SlackReceiver, WebhookReceiver
-from devkit.template import TemplateStack
+from devkit.template import TemplateStack, stack_from_template
 from devkit.tenant import LocalTenant
 from tests.conftest import load_event
-from tests.integration.conftest import AUTHORIZATION, LOCAL_SETTINGS, SIGNING_SECRET, use_environ
+from tests.integration.conftest import AUTHORIZATION, LOCAL_SETTINGS, PARAMETERS, SIGNING_SECRET, use_environ
+from tests.notify_samples import log
 
 Grant = tuple[str, str]  # (IAM action, resource ARN)
+STATEMENT_KEYS = {"Sid", "Effect", "Action", "Resource", "Condition"}
+SES_SEND_PATH = "/v2/email/outbound-emails"
+NOTIFY_SENDER = "security@acme.test"
 
 SERVICES = {"AmazonSQS": "sqs", "DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager", "AmazonSSM": "ssm"}
 # The only wildcards a role may hold: the secrets and parameters under the stack's own prefix, which a
@@ -66,6 +73,10 @@ def calls(proxy: FaultProxy, stack: TemplateStack) -> set[Grant]:
             function = unquote(request.path.removeprefix(LAMBDA_INVOKE).split("/", 1)[0])
             found.add(("lambda:InvokeFunction", function))
             continue
+        if request.path.startswith(SES_SEND_PATH):  # SES v2 speaks REST: the sender names the identity
+            sender = json.loads(request.body)["FromEmailAddress"]
+            found.add(("ses:SendEmail", ses_identity(parseaddr(sender)[1])))
+            continue
         target = request.headers.get("x-amz-target")
         assert target, f"a request without X-Amz-Target (not the JSON protocol): {request.method} {request.path}"
         prefix, operation = target.split(".", 1)
@@ -91,7 +102,10 @@ def grants(stack: TemplateStack, function: str) -> tuple[set[Grant], list[dict[s
     logs = []
     for policy in stack.resolve(role["Policies"]):
         for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow" and set(statement) <= {"Sid", "Effect", "Action", "Resource"}
+            assert statement["Effect"] == "Allow" and set(statement) <= STATEMENT_KEYS
+            if "Condition" in statement:  # only SES's: mail from the configured address, nothing else
+                assert statement["Action"] == "ses:SendEmail", statement
+                assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": NOTIFY_SENDER}}, statement
             actions, resources = _list(statement["Action"]), _list(statement["Resource"])
             if statement.get("Sid") == "Logs":
                 logs.append({"actions": sorted(actions), "resources": resources})
@@ -103,6 +117,10 @@ def grants(stack: TemplateStack, function: str) -> tuple[set[Grant], list[dict[s
                 assert "*" not in "".join(actions + resources), statement
             pairs |= {(action, resource) for action in actions for resource in resources}
     return pairs, logs
+
+
+def ses_identity(name: str) -> str:
+    return f"arn:aws:ses:us-east-1:123456789012:identity/{name}"
 
 
 def _list(value: str | list[str]) -> list[str]:
@@ -229,3 +247,61 @@ def test_the_alerter_role_allows_exactly_its_calls(template_stack, proxy, monkey
     made = calls(proxy, template_stack)
     assert made == {("secretsmanager:GetSecretValue", template_stack.physical_ids["SecretSlackIncomingWebhookUrl"])}
     assert_exact(template_stack, "alerter", made)
+
+
+NOTIFY_ROUTES = """
+routes:
+  - id: pw
+    destination: {type: email, template: password-changed, from: "Acme Security <security@acme.test>"}
+"""
+
+
+def test_the_deliverer_role_allows_exactly_the_notification_calls(moto, proxy, monkeypatch, tmp_path):
+    stack = stack_from_template(
+        moto.url, {**PARAMETERS, "Notifications": "true", "NotificationFromAddress": NOTIFY_SENDER}
+    )
+    stack.client("sesv2").create_email_identity(EmailIdentity=NOTIFY_SENDER)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(NOTIFY_ROUTES)
+    sqs = stack.client("sqs")
+    first, second = (log(log_id, "scp", user_id="auth0|ana") for log_id in ("9501", "9502"))
+    sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps([first, second]), MessageAttributes=route("pw"))
+    with LocalTenant(scope="read:logs read:users") as tenant, SlackReceiver() as slack:
+        tenant.add_users([{"user_id": "auth0|ana", "email": "ana@example.com", "email_verified": True, "name": "A"}])
+        stack.set_secret("SecretSlackIncomingWebhookUrl", f"{slack.url}/services/T0/B0/x")
+        use_environ(
+            monkeypatch,
+            stack,
+            "deliverer",
+            AUTH0_DOMAIN=tenant.url,
+            ROUTES_FILE=str(routes),
+            TEMPLATES_DIR=str(Path(__file__).resolve().parents[2] / "config" / "templates"),
+        )
+        from functions.deliverer.app import lambda_handler
+
+        handed, failed = SqsEventSource(sqs, stack.queue_url).poll_once(lambda_handler)
+
+    assert (handed, failed) == (1, 0)
+    made = calls(proxy, stack)
+    table = stack.attributes["CheckpointTable"]["Arn"]
+    assert ("ses:SendEmail", ses_identity(NOTIFY_SENDER)) in made
+    assert {("dynamodb:PutItem", table), ("dynamodb:UpdateItem", table)} <= made
+    assert ("secretsmanager:GetSecretValue", stack.physical_ids["SecretAuth0ClientSecret"]) in made
+    allowed, _ = grants(stack, "deliverer")
+    queue, dlq = (stack.attributes[q]["Arn"] for q in ("Queue", "DeadLetterQueue"))
+    beyond = {(action, queue) for action in EVENT_SOURCE_ACTIONS} | {
+        ("sqs:SendMessage", queue),  # the tests above: retries, backoff, dead letters, the webhook's secrets
+        ("sqs:ChangeMessageVisibility", queue),
+        ("sqs:SendMessage", dlq),
+        ("dynamodb:GetItem", table),  # the ledger's other paths: a record found, released
+        ("dynamodb:DeleteItem", table),
+        ("secretsmanager:GetSecretValue", stack.physical_ids["SecretWebhookAuthorization"]),
+        ("secretsmanager:GetSecretValue", stack.physical_ids["SecretWebhookSecret"]),
+        ("secretsmanager:GetSecretValue", stack.physical_ids["SecretSlackIncomingWebhookUrl"]),
+    }
+    route_secrets = {(action, arn) for action, arn in allowed if arn.endswith("/*")}
+    assert_exact(stack, "deliverer", made, allowed_beyond=beyond | route_secrets)
+
+
+def route(route_id: str) -> dict[str, Any]:
+    return {ROUTE: {"DataType": "String", "StringValue": route_id}}

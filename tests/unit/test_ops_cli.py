@@ -19,7 +19,7 @@ def test_an_unknown_command_names_the_commands_allowed():
     result = run("-m", "auth0_webhooks.ops", "frobnicate")
 
     assert result.returncode == 2
-    allowed = "'doctor', 'redrive', 'replay', 'route', 'routes', 'status', 'test-event'"
+    allowed = "'doctor', 'preview', 'redrive', 'replay', 'route', 'routes', 'status', 'test-event'"
     assert f"invalid choice: 'frobnicate' (choose from {allowed})" in result.stderr
 
 

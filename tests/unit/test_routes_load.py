@@ -4,6 +4,7 @@ default route keeps today's settings."""
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -230,19 +231,48 @@ def test_check_main_prints_the_report_and_exits_1_on_errors(
     assert "OK, 3 routes" in capsys.readouterr().out
 
 
-def test_warnings_for_unknown_type_codes_and_reserved_destinations(tmp_path: Path):
+def test_warnings_for_unknown_type_codes(tmp_path: Path):
     path = tmp_path / "routes.yaml"
     path.write_text(
-        "routes:\n"
-        "  - id: a\n    match: {types: [s, brand_new]}\n    destination: {type: eventbridge, bus: b}\n"
-        "  - id: b\n    destination: {type: slack, webhook_url_secret: stack/slack}\n"
+        "routes:\n  - id: a\n    match: {types: [s, brand_new]}\n    destination: {type: eventbridge, bus: b}\n"
     )
     report = check_file(path)
     assert report.ok
-    assert tuple(map(str, report.warnings)) == (
-        "route a: match.types: brand_new: not in the log type table (kept as given)",
-        "route b: destination.type: slack destinations are not delivered yet",
+    (warning,) = report.warnings
+    assert str(warning) == "route a: match.types: brand_new: not in the log type table (kept as given)"
+
+
+def test_the_check_finds_a_missing_template_and_a_variable_off_the_allow_list(tmp_path: Path, capsys):
+    shutil.copytree(ROOT / "config" / "templates" / "password-changed", tmp_path / "templates" / "leaky")
+    (tmp_path / "templates" / "leaky" / "text.liquid").write_text("Reset: {{ event.details.resetUrl }}\n")
+    shutil.copytree(ROOT / "config" / "templates" / "password-changed", tmp_path / "templates" / "password-changed")
+    path = tmp_path / "routes.yaml"
+    path.write_text(
+        "routes:\n"
+        "  - id: pw\n    destination: {type: email, template: password-changed, from: 'Acme <s@acme.test>'}\n"
+        "  - id: typo\n    destination: {type: email, template: pasword-changed, from: s@acme.test}\n"
+        "  - id: sec\n    destination: {type: slack, template: leaky, webhook_url_secret: stack/slack}\n"
     )
+    report = check_file(path)
+    assert not report.ok and len(report.errors) == 2
+    errors = [str(problem) for problem in report.errors]
+    assert errors[0].startswith("route typo: destination.template: template 'pasword-changed': no such template")
+    assert errors[1].startswith(
+        "route sec: destination.template: template 'leaky': unknown variable event.details.resetUrl;"
+    )
+    assert main([str(path)]) == 1
+    assert "error: route typo: destination.template" in capsys.readouterr().out
+    path.write_text(
+        "routes:\n  - id: pw\n    destination: {type: email, template: password-changed, from: 'Acme <s@acme.test>'}\n"
+    )
+    assert check_file(path).ok
+
+
+def test_an_email_route_needs_a_single_sender_address(tmp_path: Path):
+    path = tmp_path / "routes.yaml"
+    path.write_text('routes:\n  - id: pw\n    destination: {type: email, template: x, from: "a@b\\r\\nBcc: c@d"}\n')
+    (error,) = check_file(path).errors
+    assert str(error).startswith("route pw: destination.from:")
 
 
 def test_routes_file_comes_from_routes_file_setting():

@@ -19,7 +19,7 @@ from .destinations import Destination, Parts, build
 from .env import _fetch_secret
 from .errors import ConfigError
 from .routes import default_route
-from .routes.model import Route, WebhookDestination
+from .routes.model import Route, SlackDestination, WebhookDestination
 from .routes.runtime import file_routes
 from .settings import DelivererSettings
 from .signing import WebhookSigner
@@ -79,6 +79,10 @@ def read_secrets(route: Route) -> dict[str, str]:
     """The values of the secrets a route's destination names, by field; errors name the route and field."""
     destination = route.destination
     found: dict[str, str] = {}
+    if isinstance(destination, SlackDestination):
+        field = "destination.webhook_url_secret"
+        found[field] = _fetch_secret(f"route {route.id}: {field}", destination.webhook_url_secret.name)
+        return found
     if not isinstance(destination, WebhookDestination):
         return found
     for field, ref in (

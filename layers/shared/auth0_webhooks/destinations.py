@@ -153,29 +153,6 @@ class EventBridgeSender:
         return [(entry, failed.get(log_id(entry) or "", ok)) for entry in logs]
 
 
-@dataclass
-class NotDelivered:
-    """A destination type nothing sends yet (slack, email): its logs are dead-lettered, never dropped."""
-
-    route_id: str
-    kind: str
-    concurrency: int = 1
-    timeout: float = 0.0
-    timeout_setting: str = "destination.type"
-    pace: Pace | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.kind}://(not delivered yet)"
-
-    def groups(self, logs: Sequence[LogEntry]) -> list[list[LogEntry]]:
-        return [list(logs)]
-
-    def send(self, logs: Sequence[LogEntry], seconds_left: float) -> list[tuple[LogEntry, Outcome]]:
-        refused = Outcome(False, False, None, f"{self.kind} destinations are not delivered yet", sent=False)
-        return [(entry, refused) for entry in logs]
-
-
 def by_log_id(logs: Sequence[LogEntry]) -> list[list[LogEntry]]:
     """The logs grouped by ``log_id``, in the order each id first appears."""
     groups: dict[str, list[LogEntry]] = {}
@@ -236,16 +213,18 @@ def eventbridge_sender(route: Route, secrets: Secrets, parts: Parts, timeout_set
     return EventBridgeSender(route.id, destination.bus, parts.events_client())
 
 
-def not_delivered(route: Route, secrets: Secrets, parts: Parts, timeout_setting: str | None = None) -> Destination:
-    return NotDelivered(route.id, route.destination.type)
+def notify_sender(route: Route, secrets: Secrets, parts: Parts, timeout_setting: str | None = None) -> Destination:
+    from .notify.sender import notify_sender as build_notify  # imports liquid: only for such a route
+
+    return build_notify(route, secrets)
 
 
 Builder = Callable[[Route, Secrets, Parts, "str | None"], Destination]
 BUILDERS: Mapping[str, Builder] = {
     "webhook": webhook_sender,
     "eventbridge": eventbridge_sender,
-    "slack": not_delivered,  # the notifications issue plugs its Slack destination in here
-    "email": not_delivered,  # and its e-mail one here
+    "slack": notify_sender,  # one Slack message per log, from a template (notify/sender.py)
+    "email": notify_sender,  # one e-mail per log to the user it is about
 }
 
 

@@ -8,6 +8,7 @@ a 404 is "no such user" (a deleted user, a failed login for an unknown name).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -61,22 +62,25 @@ class UserDirectory:
         self.base_url = base_url.rstrip("/")
         self.token, self.session, self.policy, self.clock = token, session, policy, clock
         self._cache: OrderedDict[str, tuple[float, Lookup]] = OrderedDict()
+        self._lock = threading.Lock()  # the deliverer notifies from several threads; look-ups run unlocked
         self.requests_made = 0
 
     def lookup(self, user_id: str) -> Lookup:
         """The user's profile, from the cache when fresh."""
         if not user_id:
             return Lookup("not_found", reason="the log has no user_id")
-        cached = self._cache.get(user_id)
-        if cached and cached[0] > self.clock():
-            self._cache.move_to_end(user_id)
-            return cached[1]
+        with self._lock:
+            cached = self._cache.get(user_id)
+            if cached and cached[0] > self.clock():
+                self._cache.move_to_end(user_id)
+                return cached[1]
         result = self._fetch(user_id)
         if result.status in ("found", "not_found"):
-            self._cache[user_id] = (self.clock() + self.policy.cache_seconds, result)
-            self._cache.move_to_end(user_id)
-            while len(self._cache) > self.policy.cache_size:
-                self._cache.popitem(last=False)
+            with self._lock:
+                self._cache[user_id] = (self.clock() + self.policy.cache_seconds, result)
+                self._cache.move_to_end(user_id)
+                while len(self._cache) > self.policy.cache_size:
+                    self._cache.popitem(last=False)
         return result
 
     def _fetch(self, user_id: str) -> Lookup:

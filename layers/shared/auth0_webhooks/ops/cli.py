@@ -5,7 +5,7 @@ A command is a module with ``SUMMARY`` (one line for ``--help``) and
 and a line in :data:`COMMANDS`; it is imported only when it runs.
 
 >>> sorted(COMMANDS)
-['doctor', 'redrive', 'replay', 'route', 'routes', 'status', 'test-event']
+['doctor', 'preview', 'redrive', 'replay', 'route', 'routes', 'status', 'test-event']
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 PROG = "auth0-webhooks"
 COMMANDS: dict[str, str] = {  # command → the module that runs it
     "doctor": "auth0_webhooks.ops.doctor_command",
+    "preview": "auth0_webhooks.ops.preview_command",
     "redrive": "auth0_webhooks.ops.redrive_command",
     "replay": "auth0_webhooks.ops.replay_command",
     "route": "auth0_webhooks.ops.route_command",

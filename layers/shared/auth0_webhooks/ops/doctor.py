@@ -10,6 +10,8 @@ a secret: secret values are masked and URLs cut to their host.
 
 - **Auth0**: a token by the client-credentials grant, then one read of a single log
   (``GET /api/v2/logs``, search mode, ``per_page=1``), the poller's first request.
+- **Notifications**: when ``ROUTES_FILE`` has ``email`` or ``slack`` routes, one user look-up
+  (``GET /api/v2/users/{id}`` of a user that does not exist: 404 means ``read:users`` is granted).
 - **Webhook**: a POST of an empty batch ``[]`` with the headers the deliverer sends (the
   ``Authorization`` header, the Standard Webhooks signature). Not a made-up log: a production
   receiver would store or act on it, while an empty batch holds nothing and still goes
@@ -247,6 +249,9 @@ def run_checks(environ: Mapping[str, str], slack_test: bool = False) -> list[Che
     env, checks = Env(environ), []
     if _any_set(environ, AUTH0_NAMES):
         checks.append(_settings_then(lambda: check_auth0(Auth0Settings.from_env(env)), "Auth0"))
+        from .doctor_notify import notification_checks  # with email or slack routes: read:users
+
+        checks += notification_checks(environ)
     if _any_set(environ, ("WEBHOOK_URL",)):
         checks.append(_settings_then(lambda: check_webhook(_deliverer_settings(environ)), "Webhook"))
     if _any_set(environ, SLACK_NAMES):

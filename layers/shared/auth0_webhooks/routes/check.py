@@ -24,14 +24,12 @@ from typing import Any
 
 from ..errors import RoutesError
 from .load import parse_routes, read_yaml
-from .model import Route
+from .model import EmailDestination, Route, SlackDestination
 from .validate import Problem, errors, warnings
 
 # Checks that need the parsed routes and the folder of the routes file (templates live beside it,
-# in config/templates): each answers the errors it finds. The notifications' template checks
-# (unknown variables in a slack or email destination's template) belong in this tuple.
+# in config/templates): each answers the errors it finds.
 RouteCheck = Callable[[Sequence[Route], Path], list[Problem]]
-ROUTE_CHECKS: tuple[RouteCheck, ...] = ()
 NO_ROUTES = "holds no routes (only comments): the stack's webhook settings make the one route default"
 
 
@@ -75,11 +73,9 @@ class CheckReport:
         }
 
 
-def check_file(
-    path: Path, secret_prefix: str | None = None, checks: Sequence[RouteCheck] = ROUTE_CHECKS
-) -> CheckReport:
+def check_file(path: Path, secret_prefix: str | None = None, checks: Sequence[RouteCheck] | None = None) -> CheckReport:
     """Every problem in the routes file at ``path`` (secrets checked against ``secret_prefix`` if given;
-    ``checks`` run on the parsed routes)."""
+    ``checks`` run on the parsed routes, :data:`ROUTE_CHECKS` by default)."""
     try:
         data = read_yaml(path)
     except RoutesError as error:
@@ -90,8 +86,46 @@ def check_file(
     if found:
         return CheckReport(str(path), errors=tuple(found))
     routes = parse_routes(data, secret_prefix, source=str(path))
-    found = [problem for check in checks for problem in check(routes, path.parent)]
+    run = ROUTE_CHECKS if checks is None else checks
+    found = [problem for check in run for problem in check(routes, path.parent)]
     return CheckReport(str(path), routes, errors=tuple(found), warnings=tuple(warnings(routes)))
+
+
+def templates_dir(routes_file: Path) -> Path:
+    """Where the templates of the routes file's e-mail and Slack routes are: ``templates/`` beside it.
+
+    >>> templates_dir(Path("/opt/routes.yaml")).as_posix()
+    '/opt/templates'
+    """
+    return routes_file.parent / "templates"
+
+
+def template_problems(routes: Sequence[Route], root: Path) -> list[Problem]:
+    """A route naming a template that is missing, does not parse or reads a variable off the allow-list.
+
+    Imports the template engine only when a route has an ``email`` or ``slack`` destination.
+    """
+    named = [route for route in routes if isinstance(route.destination, EmailDestination | SlackDestination)]
+    if not named:
+        return []
+    from ..notify.templates import TemplateError, TemplateStore
+
+    store, found = TemplateStore(root), []
+    for route in named:
+        template = route.destination.template  # type: ignore[union-attr]  # email or slack, filtered above
+        try:
+            store.validate(template)
+        except TemplateError as error:
+            found.append(Problem(route.id, "destination.template", str(error)))
+    return found
+
+
+def check_templates(routes: Sequence[Route], folder: Path) -> list[Problem]:
+    """:func:`template_problems` with the templates beside the routes file (``folder/templates``)."""
+    return template_problems(routes, folder / "templates")
+
+
+ROUTE_CHECKS: tuple[RouteCheck, ...] = (check_templates,)
 
 
 def _problem_json(problem: Problem) -> dict[str, str]:

@@ -149,9 +149,9 @@ def _destination(raw: Mapping[str, Any]) -> Destination:
     if raw["type"] == "eventbridge":
         return EventBridgeDestination(bus=raw["bus"])
     if raw["type"] == "slack":
-        return SlackDestination(webhook_url_secret=SecretRef.parse(raw["webhook_url_secret"]))
+        return SlackDestination(SecretRef.parse(raw["webhook_url_secret"]), raw["template"])
     if raw["type"] == "email":
-        return EmailDestination(to=tuple(raw["to"]))
+        return EmailDestination(raw["template"], raw["from"].strip(), raw.get("send_to_unverified", False))
     defaults = WebhookDestination(url=raw["url"])
     fmt = raw.get("format", defaults.format)
     return WebhookDestination(

@@ -102,17 +102,20 @@ class EventBridgeDestination:
 
 @dataclass(frozen=True)
 class SlackDestination:
-    """Reserved for the notifications issue: the schema accepts it, nothing sends it yet."""
+    """One Slack message per log, from ``template``, to the incoming webhook in a secret."""
 
     webhook_url_secret: SecretRef
+    template: str
     type: Literal["slack"] = "slack"
 
 
 @dataclass(frozen=True)
 class EmailDestination:
-    """Reserved for the notifications issue: the schema accepts it, nothing sends it yet."""
+    """One e-mail per log, from ``template``, to the user the log is about (looked up by user_id)."""
 
-    to: tuple[str, ...]
+    template: str
+    sender: str  # the routes file's ``from``: an SES-verified identity
+    send_to_unverified: bool = False
     type: Literal["email"] = "email"
 
 

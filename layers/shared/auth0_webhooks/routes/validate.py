@@ -23,7 +23,7 @@ import jsonschema  # type: ignore[import-untyped]  # no stubs pinned; used in tw
 
 from ..filters import log_levels
 from .match import CATEGORIES
-from .model import EmailDestination, Route, SecretRef, SlackDestination
+from .model import Route, SecretRef
 from .pii import path_problem
 
 # Headers the deliverer sets itself; a route's static headers may not replace them.
@@ -95,10 +95,6 @@ def warnings(routes: Sequence[Route]) -> list[Problem]:
                 )
         if route.pii.hash_key_secret is not None and not route.pii.hash:
             found.append(Problem(route.id, "pii.hash_key_secret", "is set but pii.hash lists no field"))
-        if isinstance(route.destination, SlackDestination | EmailDestination):
-            found.append(
-                Problem(route.id, "destination.type", f"{route.destination.type} destinations are not delivered yet")
-            )
     return found
 
 
