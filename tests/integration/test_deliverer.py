@@ -7,6 +7,8 @@ import threading
 
 import pytest
 from auth0_webhooks.errors import ConfigError
+from auth0_webhooks.messages import mark_replayed
+from auth0_webhooks.queue import LogQueue, batch_messages
 from auth0_webhooks.signing import batch_id
 
 from devkit.event_source import lambda_record
@@ -62,6 +64,21 @@ def test_batch_mode_posts_one_signed_array_per_message(deliverer_env, stack, web
         assert headers["authorization"] == AUTHORIZATION
         assert headers["webhook-id"] == batch_id([e["log_id"] for e in body])
     assert queued_ids(stack) == [] and dead_letters(stack) == []
+
+
+def test_a_replayed_message_is_posted_with_the_replayed_header_and_the_live_webhook_id(deliverer_env, stack, webhook):
+    logs = LogFactory(seed=61).many(12)
+    live, replay = batch_messages(logs[:6], 10), [mark_replayed(m) for m in batch_messages(logs[6:], 10)]
+    LogQueue(stack.client("sqs"), stack.queue_url, stack.dead_letter_queue_url).send(live + replay)
+
+    source(stack).drain(lambda_handler)
+
+    assert webhook.delivered_ids == ids_of(logs)
+    by_first = {json.loads(d.request.body)[0]["log_id"]: d.request.headers for d in webhook.deliveries}
+    live_headers, replay_headers = by_first[logs[0]["log_id"]], by_first[logs[6]["log_id"]]
+    assert "webhook-replayed" not in live_headers
+    assert replay_headers["webhook-replayed"] == "true"
+    assert replay_headers["webhook-id"] == batch_id(ids_of(logs[6:]))  # as the live delivery of that batch
 
 
 def test_single_mode_posts_each_log_with_its_id(deliverer_env, stack, webhook, monkeypatch):

@@ -72,7 +72,7 @@ from .log_entry import LogEntry, log_ids, log_time
 from .messages import Message, logs_message
 from .metrics import ROUTES_PAUSED
 from .queue import LogQueue
-from .records import attempt_of, encode, parse, route_of
+from .records import attempt_of, encode, parse, replayed, route_of
 from .redaction import redact
 from .settings import DelivererSettings
 from .webhook import MIN_POST_SECONDS, NOT_SENT, Backoff, Outcome
@@ -211,7 +211,9 @@ class Deliverer:
             self._alert(route, "", parsed.logs, None, f"unknown route {route}", "sent to the dead-letter queue")
             return
         started = time.monotonic()
-        outcomes, paused = await self._post(destination, parsed.logs, probe=decision is Admit.PROBE)
+        outcomes, paused = await self._post(
+            destination, parsed.logs, probe=decision is Admit.PROBE, replayed=replayed(record)
+        )
         latency_ms = int((time.monotonic() - started) * 1000)
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
         permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
@@ -286,7 +288,9 @@ class Deliverer:
             return -1
         return sum(int(value) for value in attributes.values())
 
-    async def _send(self, destination: Destination, group: list[LogEntry]) -> list[tuple[LogEntry, Outcome]]:
+    async def _send(
+        self, destination: Destination, group: list[LogEntry], replayed: bool = False
+    ) -> list[tuple[LogEntry, Outcome]]:
         """One send, once the route has a free slot (and its pace allows); the time left is read then."""
         slots = self.slots.setdefault(destination.route_id, asyncio.Semaphore(destination.concurrency))
         async with slots:
@@ -296,23 +300,26 @@ class Deliverer:
                     return [(entry, Outcome(False, True, None, NOT_SENT, sent=False)) for entry in group]
                 await asyncio.sleep(wait)
             loop = asyncio.get_running_loop()
-            results = await loop.run_in_executor(self.executor, self._send_now, destination, group)
+            results = await loop.run_in_executor(self.executor, self._send_now, destination, group, replayed)
         self.stats.requests += 1 if any(outcome.sent for _, outcome in results) else 0
         return results
 
-    def _send_now(self, destination: Destination, group: list[LogEntry]) -> list[tuple[LogEntry, Outcome]]:
+    def _send_now(
+        self, destination: Destination, group: list[LogEntry], replayed: bool
+    ) -> list[tuple[LogEntry, Outcome]]:
         """In a worker thread: the time left is read now, not when queued."""
-        return destination.send(group, self.time_left() - RESERVE_SECONDS)
+        return destination.send(group, self.time_left() - RESERVE_SECONDS, replayed)
 
     async def _post(
-        self, destination: Destination, logs: list[LogEntry], probe: bool = False
+        self, destination: Destination, logs: list[LogEntry], probe: bool = False, replayed: bool = False
     ) -> tuple[list[tuple[LogEntry, Outcome]], bool]:
         """Send the logs as the destination groups them; each log paired with the outcome of its send.
 
         The sends' outcomes go to the route's health (one of them to its breaker, as the probe when
         ``probe``); the flag says whether the route is paused after a failed send.
         """
-        results = await asyncio.gather(*(self._send(destination, group) for group in destination.groups(logs)))
+        sends = (self._send(destination, group, replayed) for group in destination.groups(logs))
+        results = await asyncio.gather(*sends)
         sent = [outcome for result in results for outcome in _per_send(result)]
         noted = await asyncio.to_thread(self.health.sent, destination.route_id, destination.endpoint, sent, probe)
         await self._announce(noted.events, destination)

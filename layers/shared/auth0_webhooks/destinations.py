@@ -40,6 +40,9 @@ EVENTBRIDGE_CALL_SECONDS = 8.0  # the events client's connect (3 s) and read (5 
 EVENTBRIDGE_SCHEDULE = PutSchedule(min_seconds_left=EVENTBRIDGE_CALL_SECONDS)
 
 
+REPLAYED_HEADER = "webhook-replayed"  # on every request of a replay (routes check reserves the name)
+
+
 class Destination(Protocol):
     route_id: str
     concurrency: int  # most sends in flight at once for this route
@@ -60,8 +63,13 @@ class Destination(Protocol):
         """The logs of one record, split into what each send carries (every log in exactly one group)."""
         ...
 
-    def send(self, logs: Sequence[LogEntry], seconds_left: float) -> list[tuple[LogEntry, Outcome]]:
-        """Send one group; one outcome per log; never runs past ``seconds_left``."""
+    def send(
+        self, logs: Sequence[LogEntry], seconds_left: float, replayed: bool = False
+    ) -> list[tuple[LogEntry, Outcome]]:
+        """Send one group; one outcome per log; never runs past ``seconds_left``.
+
+        ``replayed``: the logs come from ``auth0-webhooks replay``; a destination that can say so
+        does (a webhook sends the header :data:`REPLAYED_HEADER`)."""
         ...
 
 
@@ -97,7 +105,9 @@ class WebhookSender:
         size = max(1, self.batch_size)
         return [list(logs[start : start + size]) for start in range(0, len(logs), size)]
 
-    def send(self, logs: Sequence[LogEntry], seconds_left: float) -> list[tuple[LogEntry, Outcome]]:
+    def send(
+        self, logs: Sequence[LogEntry], seconds_left: float, replayed: bool = False
+    ) -> list[tuple[LogEntry, Outcome]]:
         bodies = formats.encode(logs, self.format, self.compression, self.batch_size)
         if self.one_per_body and len({body.content for body in bodies}) > 1:  # copies are sent once
             refused = Outcome(False, False, None, DUPLICATE_ID, sent=False)
@@ -108,7 +118,7 @@ class WebhookSender:
         outcomes: list[Outcome] = []
         for body in bodies:
             webhook_id = formats.webhook_id(self.route_id, body, self.format)
-            headers = {**body.headers, **self.headers}
+            headers = {**body.headers, **self.headers, **({REPLAYED_HEADER: "true"} if replayed else {})}
             outcome = self.client.post(webhook_id, body.content, until - time.monotonic(), headers)
             outcomes += [outcome] * (len(logs) if self.one_per_body else len(body.log_ids))
         return list(zip(logs, outcomes, strict=True))
@@ -139,7 +149,9 @@ class EventBridgeSender:
     def groups(self, logs: Sequence[LogEntry]) -> list[list[LogEntry]]:
         return [list(logs[start : start + MAX_ENTRIES_PER_CALL]) for start in range(0, len(logs), MAX_ENTRIES_PER_CALL)]
 
-    def send(self, logs: Sequence[LogEntry], seconds_left: float) -> list[tuple[LogEntry, Outcome]]:
+    def send(
+        self, logs: Sequence[LogEntry], seconds_left: float, replayed: bool = False
+    ) -> list[tuple[LogEntry, Outcome]]:
         until = self.clock() + seconds_left
         entries, too_large = build_entries(logs, self.bus)
         not_put = put_entries(self.client, entries, lambda: until - self.clock(), self.sleep, self.schedule)

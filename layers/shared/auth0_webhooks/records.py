@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .dead_letters import ATTEMPTS, DEFAULT_ROUTE, ROUTE
 from .log_entry import log_id
-from .messages import dumps
+from .messages import REPLAYED, dumps
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,12 @@ def attempt_of(record: SQSRecord) -> int:
         return received + int(earlier.get("stringValue") or 0)
     except ValueError:
         return received
+
+
+def replayed(record: SQSRecord) -> bool:
+    """Whether ``auth0-webhooks replay`` made the record (its ``replayed`` attribute is ``true``)."""
+    attribute = (record.raw_event.get("messageAttributes") or {}).get(REPLAYED) or {}
+    return attribute.get("stringValue") == "true"
 
 
 def route_of(record: SQSRecord) -> str:

@@ -84,7 +84,9 @@ class NotifySender:
             groups.setdefault(log_id(entry) or "", []).append(entry)
         return list(groups.values())
 
-    def send(self, logs: Sequence[LogEntry], seconds_left: float) -> list[tuple[LogEntry, Outcome]]:
+    def send(
+        self, logs: Sequence[LogEntry], seconds_left: float, replayed: bool = False
+    ) -> list[tuple[LogEntry, Outcome]]:
         until = self.clock() + seconds_left
         result = self.notifier().notify(self.route_id, logs[0], lambda: until - self.clock())
         outcome = outcome_of(result)

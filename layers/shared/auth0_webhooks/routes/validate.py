@@ -35,6 +35,7 @@ RESERVED_HEADERS = frozenset(
         "host",
         "transfer-encoding",
         "webhook-id",
+        "webhook-replayed",
         "webhook-signature",
         "webhook-timestamp",
     }
