@@ -126,12 +126,15 @@ def test_a_429_on_the_look_up_retries_the_log_later_and_never_drops_it(
 
     handed, failed = events.poll_once(lambda_handler)
 
-    assert (handed, failed) == (2, 1)  # carol's record is handed back, hidden until the rate limit resets
-    assert mailed(moto, people) == [people["ana"]]
+    # the two records run at once: whichever looks its user up first gets the one token; the other's
+    # record is handed back, hidden until the rate limit resets
+    assert (handed, failed) == (2, 1)
+    [first] = mailed(moto, people)
+    assert first in (people["ana"], people["carol"])
     users_tenant.bucket = TokenBucket(rate=None)  # the bucket refilled
     events.release_failed()
     run_until_settled(stack)
-    assert mailed(moto, people) == [people["ana"], people["carol"]]  # ana's mail was not sent again
+    assert sorted(mailed(moto, people)) == sorted([people["ana"], people["carol"]])  # the first not mailed again
     assert dead_letters(stack) == []
 
 
