@@ -42,10 +42,10 @@ def test_the_demo_routes_mail_the_factory_users_and_the_last_mails_are_written_a
         run_until_settled(stack)
 
     sent = mail.sent_mails(moto.url)[before:]
-    assert sorted((m.to, m.subject) for m in sent) == sorted(
-        [("user1@example.com", "Your password was changed"), ("user1@example.com", sent[1].subject)]
-    )
-    assert any("blocked" in m.subject.lower() for m in sent)
+    # the two routes' records are delivered at once: the mails come in either order
+    assert [m.to for m in sent] == ["user1@example.com"] * 2
+    subjects = sorted(m.subject for m in sent)
+    assert "Your password was changed" in subjects and any("blocked" in subject.lower() for subject in subjects)
     written = mail.write_last(sent, tmp_path / ".demo" / "mails", count=5)
     assert [p.name for p in written] == ["mail-1.html", "mail-2.html"]
     assert "<b>To:</b> user1@example.com" in written[0].read_text()
