@@ -54,7 +54,7 @@ def route_arrivals(
             dead_lettered=len(in_dlq),
             unexpected=len(set(arrived) - set(expected)),
             missing=[i for i in expected if i not in arrived and i not in in_dlq],
-            dead=route.id == routes.dead,
+            down=route.id == routes.down,
         )
         for name, paths, prefix in (("hashed", route.pii.hash, HASH_PREFIX), ("masked", route.pii.mask, MASK)):
             if any("." not in path for path in paths):  # bare names: counted wherever they occur

@@ -93,6 +93,8 @@ def function_environ(
         POWERTOOLS_LOG_LEVEL="INFO",  # the demo counts deliveries from the deliverer's INFO line
         RETRY_BASE_SECONDS=given.get("RETRY_BASE_SECONDS", "1"),  # local only: retries within the demo's time
         RETRY_MAX_SECONDS=given.get("RETRY_MAX_SECONDS", "4"),
+        BREAKER_FAILURES=given.get("BREAKER_FAILURES", "3"),  # local only: a route pauses within the demo
+        BREAKER_PROBE_SECONDS=given.get("BREAKER_PROBE_SECONDS", "2"),  # and is probed within it
     )
     if tenant is not None:
         values["AUTH0_DOMAIN"] = tenant.url

@@ -77,9 +77,11 @@ def describe_setup(screen: Screen, config: DemoConfig, parts: Parts, log_path: P
         rows.append(
             (
                 "Faults",
-                f"on: the {parts.routes.dead} route's receiver answers 503 to every request; the tenant rate-limits;"
-                f" retries after ~{env['RETRY_BASE_SECONDS']}s, dead-lettered after {env['MAX_RECEIVE_COUNT']}"
-                " attempts; the other routes are not held up",
+                f"on: the {parts.routes.down} route's receiver answers 503 until the tenant stops and its"
+                f" route has paused, then comes back; retries after ~{env['RETRY_BASE_SECONDS']}s, dead-lettered after"
+                f" {env['MAX_RECEIVE_COUNT']} attempts; after {env['BREAKER_FAILURES']} failures in a"
+                f" row the route pauses, its logs wait, a probe every {env['BREAKER_PROBE_SECONDS']}s resumes it;"
+                " the tenant rate-limits; the other routes are not held up",
             )
         )
     elif config.faults:

@@ -7,7 +7,9 @@ The secrets keep the example's names: the demo's stack is named ``auth0-webhooks
 under its prefix, and it creates them on moto with fresh values. The EventBridge bus
 ``auth0-logs`` is made on moto with a rule sending every event to an SQS queue, where the
 summary reads what arrived. With ``DEMO_FAULTS=1`` the security receiver answers 503 to every
-request: its logs are retried and dead-lettered with their route, the other two routes complete.
+request while the tenant produces, then comes back (:meth:`DemoRoutes.recover`): the route's breaker
+pauses it, its logs wait without spending attempts, a probe finds the receiver back and the route
+drains; the other two routes are not held up.
 
 >>> text = "## a note\\n# routes:\\n#   - id: x   # a comment\\n#\\n"
 >>> uncommented(text)
@@ -20,7 +22,7 @@ import contextlib
 import copy
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +37,8 @@ from .config import ROOT, new_webhook_secret
 EXAMPLE = ROOT / "config" / "routes.yaml"
 STACK_NAME = "auth0-webhooks"  # the example's secrets are under this stack's prefix
 SIEM, SECURITY, EVENTS = "siem", "security", "events"
-DEAD_STATUS = 503  # what the security receiver answers to everything with DEMO_FAULTS=1
-FOREVER = 10**9  # requests the dead receiver fails: all of them
+DOWN_STATUS = 503  # what the security receiver answers while it is down (DEMO_FAULTS=1)
+UNTIL_RECOVERED = 10**9  # requests the down receiver fails: all of them, until recover()
 
 
 def uncommented(text: str) -> str:
@@ -76,7 +78,18 @@ class DemoRoutes:
     bus: str
     events_queue_url: str
     hash_key: str
-    dead: str | None  # the route whose receiver fails everything (DEMO_FAULTS=1)
+    down: str | None  # the route whose receiver fails everything until recover() (DEMO_FAULTS=1)
+
+    def recover(self, paused: Callable[[str], bool]) -> bool:
+        """The down receiver answers again once ``paused(route id)`` says its route has paused; True once it does."""
+        if not self.down:
+            return True
+        if not paused(self.down):
+            return False
+        receiver = self.receivers[self.down]
+        with receiver.lock:
+            receiver.failures.next = 0
+        return True
 
     def where(self) -> dict[str, str]:
         """Where each route delivers, by route id, for the set-up lines and ``make local``."""
@@ -112,9 +125,9 @@ def started_routes(
                 seed=seed,
             )
             receivers[route_id] = exits.enter_context(receiver)
-        dead = SECURITY if faults and SECURITY in receivers else None
-        if dead:
-            receivers[dead].failures.next, receivers[dead].failures.status = FOREVER, DEAD_STATUS
+        down = SECURITY if faults and SECURITY in receivers else None
+        if down:
+            receivers[down].failures.next, receivers[down].failures.status = UNTIL_RECOVERED, DOWN_STATUS
         urls = {route_id: f"{r.url}{_path(by_id[route_id]['destination']['url'])}" for route_id, r in receivers.items()}
         local = localized(data, urls)
         _create_secrets(stack, values)
@@ -124,7 +137,7 @@ def started_routes(
         path = directory / "routes.yaml"
         path.write_text(yaml.safe_dump(local, sort_keys=False))
         hash_ref = by_id[SIEM].get("pii", {}).get("hash_key_secret", "")
-        yield DemoRoutes(path, local, receivers, bus, queue_url, values.get(hash_ref, ""), dead)
+        yield DemoRoutes(path, local, receivers, bus, queue_url, values.get(hash_ref, ""), down)
 
 
 def events_received(stack: Stack, queue_url: str) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -72,8 +73,12 @@ def drive(config: DemoConfig, parts: Parts, pipeline: Pipeline, progress: Progre
             pipeline.produced_until = time.time()
             deadline = time.monotonic() + config.drain_seconds
             note = "tenant stopped; draining" if parts.stream else "draining"
-            while time.monotonic() < deadline and not drained(pipeline):
+            # DEMO_FAULTS=1: the down receiver comes back once its route has paused; the route then resumes
+            paused = functools.partial(route_paused, parts)
+            recovered = parts.routes is None or parts.routes.recover(paused)
+            while time.monotonic() < deadline and not (recovered and drained(pipeline)):
                 time.sleep(1.0)
+                recovered = recovered or parts.routes is None or parts.routes.recover(paused)
                 progress.update(note)
                 note = ""
             progress.update("done")
@@ -84,6 +89,13 @@ def drive(config: DemoConfig, parts: Parts, pipeline: Pipeline, progress: Progre
     finally:
         pipeline.stop.set()
         signal.signal(signal.SIGTERM, restore)
+
+
+def route_paused(parts: Parts, route: str) -> bool:
+    """Whether ``route``'s breaker is open, as the deliverer keeps it in the stack's table."""
+    from auth0_webhooks.health.breaker import BreakerStore
+
+    return BreakerStore(parts.stack.client("dynamodb"), parts.stack.table).load(route).paused
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
