@@ -5,7 +5,7 @@ library's own matcher); what arrived is read where a user would read it: the loc
 requests (gunzipped, lines split, Log Streams wrappers unwrapped) and the events the bus's
 rule put on its queue. A log that did not arrive must be in the dead-letter queue with the
 route's id. For a route with ``pii`` rules, every value under a hashed (or masked) field name is
-counted as it arrived: hashed, or in clear.
+counted as it arrived: hashed, or in clear. (The notification routes are :func:`.mail.mail_report`'s.)
 
 >>> pii_counts([{"ip": "hmac-sha256:ab", "details": {"ip": "10.0.0.1"}}], ("ip",), "hmac-sha256:")
 {'done': 1, 'clear': 1}
@@ -27,12 +27,14 @@ def route_arrivals(
 ) -> dict[str, dict[str, Any]]:
     """By route id: what it should have got, what arrived, in which format, and how its PII arrived."""
     from auth0_webhooks.routes import parse_routes
-    from auth0_webhooks.routes.model import WebhookDestination
+    from auth0_webhooks.routes.model import EventBridgeDestination, WebhookDestination
     from auth0_webhooks.routes.pii import HASH_PREFIX, MASK
     from auth0_webhooks.routes.plan import compile_route
 
     report: dict[str, dict[str, Any]] = {}
     for route in parse_routes(routes.data):
+        if not isinstance(route.destination, WebhookDestination | EventBridgeDestination):
+            continue
         compiled = compile_route(route, routes.hash_key.encode() if route.pii.hash else None)
         expected = [str(e["log_id"]) for e in produced if compiled.matches(e)]
         if isinstance(route.destination, WebhookDestination):

@@ -14,6 +14,7 @@ from ..aws import MotoServer, Stack
 from ..receivers import SlackReceiver, WebhookReceiver
 from ..template import TemplateStack, stack_from_template
 from ..tenant import LocalTenant, TokenBucket
+from . import mail
 from .config import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, SERVICE, DemoConfig
 from .routes import SIEM, STACK_NAME, DemoRoutes, example, secret_values, siem_credentials, started_routes
 from .stream import LogStream
@@ -55,8 +56,11 @@ PARAMETERS_FROM_SETTINGS = {
 SECRET_SETTINGS = ("AUTH0_CLIENT_SECRET", "WEBHOOK_AUTHORIZATION", "WEBHOOK_SECRET", "SLACK_INCOMING_WEBHOOK_URL")
 
 
-def template_parameters(config: DemoConfig, given: Mapping[str, str], webhook_secret: str | None) -> dict[str, str]:
-    """The stack's parameters: the user's settings where given, else the local parts' (or placeholders)."""
+def template_parameters(
+    config: DemoConfig, given: Mapping[str, str], webhook_secret: str | None, notify: bool = False
+) -> dict[str, str]:
+    """The stack's parameters: the user's settings where given, else the local parts' (or placeholders);
+    with ``notify``, those of e-mail notifications (:data:`.mail.PARAMETERS`)."""
     real_tenant = bool(given.get("AUTH0_DOMAIN"))
     domain = given.get("AUTH0_DOMAIN", "")
     webhook_url, slack_url = given.get("WEBHOOK_URL", ""), given.get("SLACK_INCOMING_WEBHOOK_URL", "")
@@ -71,6 +75,8 @@ def template_parameters(config: DemoConfig, given: Mapping[str, str], webhook_se
         "MaxReceiveCount": given.get("MAX_RECEIVE_COUNT", "3"),  # low, so that giving up shows within the demo
     }
     parameters.update({p: given[name] for name, p in PARAMETERS_FROM_SETTINGS.items() if given.get(name)})
+    if notify:
+        parameters.update(mail.PARAMETERS)
     return parameters
 
 
@@ -120,6 +126,7 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
         tenant = webhook = slack = None
         stream: LogStream | None = None
         routed = not given.get("WEBHOOK_URL")  # the example's three routes, unless WEBHOOK_URL names yours
+        notify = routed and not real_tenant  # and e-mails to the local tenant's users (a real one's are real people)
         secret = given.get("WEBHOOK_SECRET") or None
         values = secret_values(example()) if routed else {}
         if routed:  # the default settings describe the siem receiver too, so `make doctor` checks a real one
@@ -132,14 +139,14 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
             stream = LogStream(tenant, config, None)
             tenant.add_users(stream.factory.profiles())  # every user the logs name has a profile
         try:
-            parameters = template_parameters(config, given, secret)
+            parameters = template_parameters(config, given, secret, notify)
             resources = stack_from_template(moto.url, parameters, stack_name=STACK_NAME if routed else None)
         except ValueError as error:
             raise SystemExit(f"demo: template.yaml refuses these settings: {error}") from None
         routes = None
         if routed:
             routes = stack.enter_context(
-                started_routes(resources, config.directory, config.faults, config.seed, values)
+                started_routes(resources, config.directory, config.faults, config.seed, values, notify)
             )
             webhook = routes.receivers[SIEM]
         if not given.get("SLACK_INCOMING_WEBHOOK_URL"):
@@ -148,4 +155,6 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
         environ = function_environ(resources, given, moto, tenant, webhook)
         if routes is not None:
             environ["ROUTES_FILE"] = str(routes.path)
+        if notify:  # deployed, the templates sit beside the routes file in /opt; here they stay in config/
+            environ["TEMPLATES_DIR"] = str(mail.TEMPLATES)
         yield Parts(moto, resources, tenant, stream, webhook, slack, environ, routes)

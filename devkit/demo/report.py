@@ -140,6 +140,8 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
         row("Routes", "what each route received, of what its match takes:")
     for route_id, route in report.get("routes", {}).items():
         row(f"  {route_id}", route_line(screen, route_id, route))
+    if "mail" in report:
+        print_mail(screen, report["mail"])
     retried = deliverer["retried"]
     row("Retries", f"{retried:,} logs retried with backoff" if retried else "none needed")
     if dlq["messages"]:
@@ -186,6 +188,40 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
             f" this summary as JSON: {_shown(log_path.with_name('summary.json'))}"
         )
     )
+
+
+def print_mail(screen: Screen, mail: dict[str, Any]) -> None:
+    """The notification routes: the mails sent, what became of every log they match, the HTML files."""
+    sent = mail["sent"]
+    screen.line(f"  {screen.bold('Mail'.ljust(10))} {sent} e-mail{'s' if sent != 1 else ''} sent through SES on moto:")
+    for route_id, route in mail["routes"].items():
+        screen.line(f"  {'':10}   {route_id}: {mail_line(screen, route)}")
+    if mail["unexpected"]:
+        screen.line(f"  {'':10}   " + screen.red(f"{mail['unexpected']} mails no log accounts for"))
+    if mail["files"]:
+        screen.line(f"  {'':10}   the last {len(mail['files'])} as HTML files:")
+        for path in mail["files"]:
+            screen.line(f"  {'':10}     {_shown(Path(path))}")
+
+
+def mail_line(screen: Screen, route: dict[str, Any]) -> str:
+    """One notification route: its mails, and what became of each log its match takes."""
+    mails = f"{route['mails']} {route['template']} mails for {route['matched']} matching logs"
+    done = route["mails"] + route["skipped"] + route["held"] + route["dead_lettered"] == route["matched"]
+    parts = [screen.green(mails) if done and not route["duplicates"] else screen.yellow(mails)]
+    for name, text in (
+        ("skipped", "skipped (no verified address)"),
+        ("held", "held by the per-recipient limit"),
+        ("dead_lettered", "in the dead-letter queue"),
+        ("duplicates", "mailed twice"),
+    ):
+        if route[name]:
+            parts.append(f"{route[name]} {text}")
+    if route["sent"] != route["mails"]:
+        parts.append(screen.red(f"{route['sent'] - route['mails']} recorded as sent without their mail"))
+    if route["missing"]:
+        parts.append(screen.red(f"{len(route['missing'])} unaccounted for"))
+    return "; ".join(parts)
 
 
 def route_line(screen: Screen, route_id: str, route: dict[str, Any]) -> str:

@@ -1,8 +1,11 @@
-"""The demo's three routes: ``config/routes.yaml``'s commented example, run against local receivers.
+"""The demo's routes: ``config/routes.yaml``'s commented example, run against local receivers, and two e-mails.
 
 The routes file the demo writes is the shipped example with its comment markers removed
 (:func:`example`), and only what must point at this machine swapped (:func:`localized`): each
 webhook's ``url`` becomes a local receiver's (with ``allow_insecure: true``, as ``http://`` needs).
+With the local tenant, the notification routes of :mod:`.mail` follow the example's three: an
+e-mail to the user for each changed password and blocked account, through SES on moto, whose
+sender the demo verifies there.
 The secrets keep the example's names: the demo's stack is named ``auth0-webhooks``, so they are
 under its prefix, and it creates them on moto with fresh values. The EventBridge bus
 ``auth0-logs`` is made on moto with a rule sending every event to an SQS queue, where the
@@ -32,6 +35,7 @@ import yaml
 from ..aws import Stack
 from ..receivers import WebhookReceiver
 from ..template import TemplateStack
+from . import mail
 from .config import ROOT, new_webhook_secret
 
 EXAMPLE = ROOT / "config" / "routes.yaml"
@@ -98,6 +102,8 @@ class DemoRoutes:
             destination = route["destination"]
             if destination["type"] == "webhook":
                 found[route["id"]] = destination["url"]
+            elif destination["type"] == "email":
+                found[route["id"]] = f"e-mail ({destination['template']}) to the user, through SES on moto"
             else:
                 found[route["id"]] = f"EventBridge bus {self.bus} on moto → rule → SQS {self.events_queue_url}"
         return found
@@ -105,10 +111,10 @@ class DemoRoutes:
 
 @contextlib.contextmanager
 def started_routes(
-    stack: TemplateStack, directory: Path, faults: bool, seed: int, values: dict[str, str]
+    stack: TemplateStack, directory: Path, faults: bool, seed: int, values: dict[str, str], notify: bool = False
 ) -> Iterator[DemoRoutes]:
     """Start the receivers, create the secrets (``values``, by name) and the bus on moto, write the routes
-    file; stop all at the end."""
+    file (with ``notify``, :mod:`.mail`'s routes too, their sender verified on moto); stop all at the end."""
     data = example()
     by_id = {route["id"]: route for route in data["routes"]}
     with contextlib.ExitStack() as exits:
@@ -130,6 +136,9 @@ def started_routes(
             receivers[down].failures.next, receivers[down].failures.status = UNTIL_RECOVERED, DOWN_STATUS
         urls = {route_id: f"{r.url}{_path(by_id[route_id]['destination']['url'])}" for route_id, r in receivers.items()}
         local = localized(data, urls)
+        if notify:
+            local["routes"] += mail.routes()
+            mail.verify_sender(stack.client("sesv2"))
         _create_secrets(stack, values)
         bus = next(r["destination"]["bus"] for r in data["routes"] if r["destination"]["type"] == "eventbridge")
         queue_url = _bus_to_queue(stack, bus)

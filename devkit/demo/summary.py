@@ -11,10 +11,13 @@ from typing import Any, NamedTuple
 
 from ..aws import Stack
 from ..latency import Sample, measured, on_schedule
+from . import mail
 from .arrivals import route_arrivals
 from .config import DEPLOYED_SCHEDULE_SECONDS, DemoConfig
 from .parts import Parts
 from .pipeline import Pipeline, drained
+from .routes import DemoRoutes
+from .stream import LogStream
 from .tally import Tally
 
 NOT_COUNTS = ("checkpoint", "stopped", "latencies", "last_log_id", "newest_log_date", "lag_seconds")
@@ -63,6 +66,10 @@ def summarize(
         report["routes"] = route_arrivals(parts.routes, parts.stack, parts.stream.produced, by_route)
         report["kept"] = sum(route["expected"] for route in report["routes"].values())
         report["missing"] = [f"{name}:{i}" for name, route in report["routes"].items() for i in route["missing"]]
+        if any(route["destination"]["type"] == "email" for route in parts.routes.data["routes"]):
+            report["mail"] = mail_part(config, parts, parts.routes, parts.stream, by_route)
+            report["kept"] += sum(route["matched"] for route in report["mail"]["routes"].values())
+            report["missing"] += [f"{n}:{i}" for n, route in report["mail"]["routes"].items() for i in route["missing"]]
     elif parts.webhook:
         with parts.webhook.lock:
             deliveries = list(parts.webhook.deliveries)
@@ -95,6 +102,20 @@ def summarize(
             "default_schedule": asdict(on_schedule(samples, DEPLOYED_SCHEDULE_SECONDS)),
             "default_schedule_seconds": DEPLOYED_SCHEDULE_SECONDS,
         }
+    return report
+
+
+def mail_part(
+    config: DemoConfig, parts: Parts, routes: DemoRoutes, stream: LogStream, dead: dict[str, set[str]]
+) -> dict[str, Any]:
+    """The notification routes: each matching log accounted for, the mails SES got, the last few as HTML files."""
+    from auth0_webhooks.settings import parse_domain
+
+    mails = mail.sent_mails(parts.moto.url)
+    tenant = parse_domain(os.environ["AUTH0_DOMAIN"])[1]
+    profiles = stream.factory.profiles()
+    report = mail.mail_report(routes.data, parts.stack, stream.produced, dead, mails, profiles, tenant)
+    report["files"] = [str(path) for path in mail.write_last(mails, config.directory / "mails")]
     return report
 
 
