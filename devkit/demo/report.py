@@ -206,7 +206,8 @@ def print_mail(screen: Screen, mail: dict[str, Any]) -> None:
 
 def mail_line(screen: Screen, route: dict[str, Any]) -> str:
     """One notification route: its mails, and what became of each log its match takes."""
-    mails = f"{route['mails']} {route['template']} mails for {route['matched']} matching logs"
+    plural = "" if route["mails"] == 1 else "s"
+    mails = f"{route['mails']} {route['template']} mail{plural} for {route['matched']} matching logs"
     done = route["mails"] + route["skipped"] + route["held"] + route["dead_lettered"] == route["matched"]
     parts = [screen.green(mails) if done and not route["duplicates"] else screen.yellow(mails)]
     for name, text in (
