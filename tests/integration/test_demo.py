@@ -7,12 +7,15 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 from auth0_webhooks.routes import parse_routes
 
+from devkit.demo import mail
 from devkit.demo.routes import EXAMPLE, STACK_NAME, example, localized, uncommented
+from devkit.logs import LogFactory
 from tests.conftest import ROOT
 
 PLAIN_LINE = re.compile(
@@ -21,6 +24,8 @@ PLAIN_LINE = re.compile(
 )
 # settings that would point the demo at a real tenant, receiver or AWS account
 OUTSIDE = ("AUTH0_", "WEBHOOK_", "SLACK_", "AWS_", "LOG_TYPES", "MIN_LOG_LEVEL", "API_ENDPOINTS", "BATCH_SIZE")
+MAIL_ROUTES = {"notify-password-changed": "scp", "notify-account-blocked": "limit_wc"}
+ACCOUNTED = ("sent", "skipped", "held", "dead_lettered")  # what may become of a log a notification route takes
 
 
 def run_demo(tmp_path, **settings: str) -> tuple[subprocess.CompletedProcess[str], dict]:
@@ -76,11 +81,38 @@ def test_three_routes_get_exactly_what_their_match_takes_in_their_format_with_pi
     assert latency["default_schedule"]["median"] > latency["measured"]["median"]
     # the routes file the demo ran is config/routes.yaml's example, uncommented, with local URLs only
     ran = yaml.safe_load((tmp_path / "routes.yaml").read_text())
-    assert ran == localized(
-        example(), {r["id"]: r["destination"]["url"] for r in ran["routes"] if "url" in r["destination"]}
-    )
-    assert [r["id"] for r in ran["routes"]] == ["siem", "security", "events"]
+    local = localized(example(), {r["id"]: r["destination"]["url"] for r in ran["routes"] if "url" in r["destination"]})
+    assert ran == {**local, "routes": local["routes"] + mail.routes()}  # and the demo's notification routes
+    assert [r["id"] for r in ran["routes"]] == ["siem", "security", "events", *MAIL_ROUTES]
     assert all(r["destination"]["url"].startswith("http://127.0.0.1:") for r in ran["routes"][:2])
+    assert_mails(tmp_path, done.stdout, summary)
+
+
+def assert_mails(folder, stdout: str, summary: dict) -> None:
+    """Every log the notification routes take got its one mail, or is accounted for; none went twice."""
+    produced = {kind: int(n) for kind, n in re.findall(r"^  (\w+) +([\d,]+) +[\d,]+$", stdout, re.MULTILINE)}
+    notified = [json.loads(line) for line in (folder / "logs.jsonl").read_text().splitlines() if "notification" in line]
+    said = [(n["route"], n["log_id"], n["outcome"]) for n in notified if n.get("message") == "notification"]
+    report = summary["mail"]
+    for route_id, log_type in MAIL_ROUTES.items():
+        route = report["routes"][route_id]
+        ids = route["log_ids"]
+        # the tenant's logs of that type, each in exactly one of the accounted states
+        assert route["matched"] == produced[log_type] > 0 and route["missing"] == [] and set(ids) <= set(ACCOUNTED)
+        assert sum(route[state] for state in ACCOUNTED) == route["matched"]
+        # one mail per sent log, to its user with its template's content; the deliverer said "sent" once for each
+        assert route["mails"] == route["sent"] > 0 and route["duplicates"] == 0
+        for state in ("sent", "skipped"):
+            assert sorted(i for r, i, outcome in said if r == route_id and outcome == state) == ids.get(state, [])
+    assert report["unexpected"] == 0 and report["sent"] == sum(r["mails"] for r in report["routes"].values())
+    # the last few as HTML files, listed in the summary: each to a verified address, with its subject
+    verified = {p["email"] for p in LogFactory(seed=7).profiles() if p["email_verified"]}
+    assert [Path(f).name for f in report["files"]] == [f"mail-{n}.html" for n in range(1, mail.KEEP_LAST + 1)]
+    for path in map(Path, report["files"]):
+        text = path.read_text()
+        head = re.search(r"<b>To:</b> (.+?)<br><b>Subject:</b> (.+?)</p>", text)
+        assert head is not None and head[1] in verified and f"<title>{head[2]}</title>" in text
+        assert str(path) in stdout  # printed in the summary
 
 
 @pytest.mark.timeout(150)
@@ -97,8 +129,14 @@ def test_with_faults_a_down_receiver_pauses_its_route_loses_nothing_and_holds_up
     # each of its logs arrived after the pause, or used its attempts before it and sits in the DLQ with its route
     assert security["received"] + security["dead_lettered"] == security["expected"] > 0
     assert security["received"] > 0 and security["duplicates"] == 0 and security["unexpected"] == 0
-    assert summary["dead_letter_queue"]["logs"] == security["dead_lettered"]
-    assert set(summary["dead_letter_queue"]["by_reason"]) <= {"gave up after 3 attempts: HTTP 503 Service Unavailable"}
+    # the notification routes share the tenant's rate limit: a look-up answered 429 is retried, or dead-lettered
+    mail_dead = sum(route["dead_lettered"] for route in summary["mail"]["routes"].values())
+    assert summary["dead_letter_queue"]["logs"] == security["dead_lettered"] + mail_dead
+    assert set(summary["dead_letter_queue"]["by_reason"]) <= {
+        "gave up after 3 attempts: HTTP 503 Service Unavailable",
+        "gave up after 3 attempts: user look-up rate limited (429)",
+    }
+    assert_mails(tmp_path, done.stdout, summary)
     # the others are complete, once each
     assert siem["received"] == siem["expected"] == summary["tenant"]["produced"]
     assert events["received"] == events["expected"] > 0
