@@ -114,8 +114,11 @@ def function_environ(
 
 
 @contextlib.contextmanager
-def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Parts]:
-    """Start moto with the template's resources, and whichever local stand-ins are needed; stop all at the end."""
+def started_parts(config: DemoConfig, given: Mapping[str, str], notify: bool = False) -> Iterator[Parts]:
+    """Start moto with the template's resources, and whichever local stand-ins are needed; stop all at the end.
+
+    With ``notify`` (``make demo``), the example's routes are followed by :mod:`.mail`'s notification
+    routes, when the tenant is the local one (a real tenant's users are real people)."""
     real_tenant = bool(given.get("AUTH0_DOMAIN"))
     if real_tenant and not (given.get("AUTH0_CLIENT_ID") and given.get("AUTH0_CLIENT_SECRET")):
         raise SystemExit("demo: with AUTH0_DOMAIN set, also set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET")
@@ -126,7 +129,7 @@ def started_parts(config: DemoConfig, given: Mapping[str, str]) -> Iterator[Part
         tenant = webhook = slack = None
         stream: LogStream | None = None
         routed = not given.get("WEBHOOK_URL")  # the example's three routes, unless WEBHOOK_URL names yours
-        notify = routed and not real_tenant  # and e-mails to the local tenant's users (a real one's are real people)
+        notify = notify and routed and not real_tenant
         secret = given.get("WEBHOOK_SECRET") or None
         values = secret_values(example()) if routed else {}
         if routed:  # the default settings describe the siem receiver too, so `make doctor` checks a real one

@@ -31,7 +31,7 @@ def run(config: DemoConfig, out: IO[str] | None = None) -> int:
     log_path = config.directory / "logs.jsonl"
     screen.line(screen.bold("auth0-webhooks demo") + " · the real poller and deliverer, end to end, on this machine")
     screen.line(screen.dim("starting moto (AWS), the local tenant and receivers…"))
-    with started_parts(config, dict(os.environ)) as parts, log_path.open("w") as log_file:
+    with started_parts(config, dict(os.environ), notify=True) as parts, log_path.open("w") as log_file:
         for name in SECRET_SETTINGS:  # the template hands them over as NAME_ARN; both at once is refused
             os.environ.pop(name, None)
         os.environ.update(parts.environ)
