@@ -115,12 +115,16 @@ class LocalTenant(LocalServer):
         bucket: TokenBucket | None = None,
         port: int = 0,
         latency: float = 0.0,
+        users_bucket: TokenBucket | None = None,
     ) -> None:
+        """``users_bucket``: the user look-ups' own rate limit, as Auth0's paid plans give that endpoint
+        family (about 150 a minute, burst 10); None: they share ``bucket`` with the log reads (the Free plan)."""
         super().__init__(port)
         self.latency = latency  # seconds added to every reply
         self.clients = {client_id: client_secret}
         self.scope, self.token_ttl = scope, token_ttl
         self.bucket = bucket or TokenBucket(burst=50, rate=None)
+        self.users_bucket = users_bucket
         self.faults = Faults()
         self.stats = Stats()
         self.tokens: dict[str, tuple[float, str]] = {}  # token -> (expires at, scope)
@@ -212,7 +216,8 @@ class LocalTenant(LocalServer):
         )
 
     def _api(self, request: Request, needs: str = "read:logs") -> Reply:
-        allowed, headers = self.bucket.take()
+        bucket = self.users_bucket if needs == "read:users" and self.users_bucket is not None else self.bucket
+        allowed, headers = bucket.take()
         headers["Content-Type"] = "application/json"
         with self.lock:
             if self.faults.throttle_after:

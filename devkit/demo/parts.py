@@ -53,6 +53,7 @@ PARAMETERS_FROM_SETTINGS = {
     "WEBHOOK_AUTHORIZATION": "WebhookAuthorization",
     "SLACK_SEND_SUCCESS": "SlackSendSuccess",
 }
+USERS_BURST, USERS_PER_SECOND = 10, 2.5  # Auth0's paid plans: ~150 user look-ups a minute, burst 10
 SECRET_SETTINGS = ("AUTH0_CLIENT_SECRET", "WEBHOOK_AUTHORIZATION", "WEBHOOK_SECRET", "SLACK_INCOMING_WEBHOOK_URL")
 
 
@@ -137,8 +138,13 @@ def started_parts(config: DemoConfig, given: Mapping[str, str], notify: bool = F
             given = {**given, "WEBHOOK_AUTHORIZATION": authorization}
         if not real_tenant:
             bucket = TokenBucket(burst=3, rate=1.5) if config.faults else TokenBucket(burst=50, rate=None)
+            # the user look-ups' own limit, as on Auth0's paid plans: the faults are the log reads' and the security
+            # receiver's (on the Free plan, look-ups share the log reads' limit; the notification routes then wait)
+            users = TokenBucket(burst=USERS_BURST, rate=USERS_PER_SECOND) if config.faults else None
             scope = "read:logs read:users"  # read:users: notification routes look the users up
-            tenant = stack.enter_context(LocalTenant(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, scope, bucket=bucket))
+            tenant = stack.enter_context(
+                LocalTenant(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, scope, bucket=bucket, users_bucket=users)
+            )
             stream = LogStream(tenant, config, None)
             tenant.add_users(stream.factory.profiles())  # every user the logs name has a profile
         try:

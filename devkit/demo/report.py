@@ -81,8 +81,8 @@ def describe_setup(screen: Screen, config: DemoConfig, parts: Parts, log_path: P
                 f" route has paused, then comes back; retries after ~{env['RETRY_BASE_SECONDS']}s, dead-lettered after"
                 f" {env['MAX_RECEIVE_COUNT']} attempts; after {env['BREAKER_FAILURES']} failures in a"
                 f" row the route pauses, its logs wait, a probe every {env['BREAKER_PROBE_SECONDS']}s resumes it;"
-                " the tenant rate-limits (the notification routes' user look-ups too);"
-                " the other routes are not held up",
+                " the tenant rate-limits the log reads (user look-ups have their own limit, as on Auth0's paid"
+                " plans); the other routes are not held up",
             )
         )
     elif config.faults:

@@ -1,17 +1,18 @@
-"""The demo's notification route through the deliverer: the factory's users have profiles, moto's SES
-keeps the mails, and the last few are written as HTML files."""
+"""The demo's notification routes through the deliverer: the factory's users have profiles, moto's SES
+keeps the mails, the last few are written as HTML files, and the mail report accounts for every log."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import requests
 import yaml
 from auth0_webhooks.settings import parse_domain
 
 from devkit.aws import Stack
 from devkit.demo import mail
 from devkit.logs import LogFactory
-from devkit.tenant import LocalTenant
+from devkit.tenant import LocalTenant, TokenBucket
 from tests.conftest import set_environ
 from tests.integration.test_deliverer_routes import enqueue_route, run_until_settled
 
@@ -105,3 +106,30 @@ def test_the_mail_report_accounts_for_every_matching_log_and_checks_each_sent_on
     wrong = mail.mail_report(data, stack, produced, dead_letters, [sent[0], stray], factory.profiles(), domain)
     assert wrong["unexpected"] == 1
     assert sum(route["sent"] - route["mails"] for route in wrong["routes"].values()) == 1
+
+
+def test_the_tenant_can_give_user_look_ups_their_own_rate_limit_as_paid_plans_do():
+    factory = LogFactory(seed=72)
+    user = factory.users[1]
+    shared, own = TokenBucket(burst=1, rate=0.001), TokenBucket(burst=2, rate=0.001)
+    with LocalTenant(scope="read:logs read:users", bucket=shared, users_bucket=own) as tenant:
+        tenant.add_users(factory.profiles())
+        host = tenant.url.split("://", 1)[1]
+        token = requests.post(
+            f"{tenant.url}/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": "local-client",
+                "client_secret": "local-secret-do-not-log",
+                "audience": f"https://{host}/api/v2/",
+            },
+            timeout=5,
+        ).json()["access_token"]
+        headers = {"authorization": f"Bearer {token}"}
+
+        def get(path: str) -> int:
+            return requests.get(f"{tenant.url}{path}", headers=headers, timeout=5).status_code
+
+        # the log reads spend their one token; the look-ups still have two of their own, then are limited too
+        assert [get("/api/v2/logs"), get("/api/v2/logs")] == [200, 429]
+        assert [get(f"/api/v2/users/{user}") for _ in range(3)] == [200, 200, 429]
