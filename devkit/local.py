@@ -17,7 +17,6 @@ Settings: ``LOCAL_POLL_SECONDS`` (10: the schedule; deployed it is a minute),
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shlex
 import signal
@@ -28,11 +27,11 @@ from typing import IO
 
 from rich.console import Console
 
-from .demo.config import LOCAL_CLIENT_ID, ROOT, SERVICE, DemoConfig
+from .demo.config import LOCAL_CLIENT_ID, ROOT, DemoConfig
 from .demo.live import Progress, plain_line
 from .demo.parts import SECRET_SETTINGS, Parts, started_parts
 from .demo.pipeline import Pipeline
-from .demo.tally import BatchLogTap, Tally
+from .demo.tally import tally_of
 
 STATUS_EVERY = 30.0  # seconds between two status lines
 LEFT_OUT = ("SLACK_",)  # settings not exported for the operator commands (see the module docstring)
@@ -96,10 +95,9 @@ def serve(config: DemoConfig, out: IO[str], stop: threading.Event) -> int:
         for name in SECRET_SETTINGS:
             os.environ.pop(name, None)
         os.environ.update(parts.environ)
-        tally = Tally()
+        tally = tally_of(parts)
         with contextlib.redirect_stdout(log_file), contextlib.redirect_stderr(log_file):
             pipeline = Pipeline(parts.stack, config, tally)
-            logging.getLogger(SERVICE).addHandler(BatchLogTap(tally))
             if parts.stream:
                 parts.stream.backlog(config.backlog)
             pipeline.start()

@@ -137,6 +137,7 @@ class Progress:
 
     def snapshot(self, note: str = "") -> Snapshot:
         self._read_deliveries()
+        self.tally.refresh()  # the route records; if moto cannot answer now, the last counts show until the next
         with self.tally.lock:
             poller, deliverer = self.tally.poller, self.tally.deliverer
             read, queued, delivered, retried = poller.read, poller.enqueued, deliverer.delivered, deliverer.retried

@@ -97,7 +97,7 @@ def function_environ(
     values.update(
         POWERTOOLS_SERVICE_NAME=SERVICE,  # one logger for both, which the demo reads
         POWERTOOLS_METRICS_NAMESPACE="Auth0WebhooksDemo",
-        POWERTOOLS_LOG_LEVEL="INFO",  # the demo counts deliveries from the deliverer's INFO line
+        POWERTOOLS_LOG_LEVEL="INFO",  # logs.jsonl holds what CloudWatch would: each notification's outcome too
         RETRY_BASE_SECONDS=given.get("RETRY_BASE_SECONDS", "1"),  # local only: retries within the demo's time
         RETRY_MAX_SECONDS=given.get("RETRY_MAX_SECONDS", "4"),
         BREAKER_FAILURES=given.get("BREAKER_FAILURES", "3"),  # local only: a route pauses within the demo

@@ -71,7 +71,8 @@ class Pipeline:
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             with self.invoke_lock:
                 response: dict[str, Any] = self.deliver_handler(event, context)
-                return response
+            self.tally.add_invocation()
+            return response
 
         try:
             return self.source.poll_once(handler)[0]

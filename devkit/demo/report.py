@@ -136,7 +136,7 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
             dup = f"; {hook['duplicates']} logs delivered twice (same webhook-id)" if hook["duplicates"] else ""
             row("", f"refused on purpose: {refused or 'none'}{dup}")
     elif "routes" not in report:
-        row("Webhook", f"{deliverer['delivered']:,} logs delivered in {deliverer['requests']} requests")
+        row("Webhook", f"{deliverer['delivered']:,} logs delivered (the default route's record)")
     if "routes" in report:
         row("Routes", "what each route received, of what its match takes:")
     for route_id, route in report.get("routes", {}).items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import os
 import signal
 import sys
@@ -14,13 +13,13 @@ from typing import IO
 
 from rich.console import Console
 
-from .config import SERVICE, DemoConfig
+from .config import DemoConfig
 from .live import Progress
 from .parts import SECRET_SETTINGS, Parts, started_parts
 from .pipeline import Pipeline, drained
 from .report import Screen, describe_setup, print_summary
 from .summary import summarize
-from .tally import BatchLogTap, Tally
+from .tally import tally_of
 
 
 def run(config: DemoConfig, out: IO[str] | None = None) -> int:
@@ -35,11 +34,10 @@ def run(config: DemoConfig, out: IO[str] | None = None) -> int:
         for name in SECRET_SETTINGS:  # the template hands them over as NAME_ARN; both at once is refused
             os.environ.pop(name, None)
         os.environ.update(parts.environ)
-        tally = Tally()
+        tally = tally_of(parts)  # the deliverer's counts: the delivery records `auth0-webhooks status` reads
         # the functions write JSON logs and EMF metrics to stdout: into the file, not onto the screen
         with contextlib.redirect_stdout(log_file), contextlib.redirect_stderr(log_file):
             pipeline = Pipeline(parts.stack, config, tally)
-            logging.getLogger(SERVICE).addHandler(BatchLogTap(tally))
         describe_setup(screen, config, parts, log_path)
         if parts.stream and config.backlog:
             parts.stream.backlog(config.backlog)

@@ -20,6 +20,7 @@ from .routes import DemoRoutes
 from .stream import LogStream
 from .tally import Tally
 
+DELIVERER_COUNTS = ("delivered", "retried", "dead_lettered", "held")  # what the routes' delivery records keep
 NOT_COUNTS = ("checkpoint", "stopped", "latencies", "last_log_id", "newest_log_date", "lag_seconds")
 
 
@@ -31,10 +32,12 @@ def summarize(
     from auth0_webhooks.settings import PollerSettings
 
     report: dict[str, Any] = {"seconds": config.seconds, "faults": config.faults}
+    if unread := tally.refresh():
+        tally.error("demo", unread)
     with tally.lock:
         poller = {k: v for k, v in asdict(tally.poller).items() if k not in NOT_COUNTS}
         report["poller"] = {"runs": tally.poller_runs, **poller, "stopped": dict(tally.stopped)}
-        deliverer = {k: v for k, v in asdict(tally.deliverer).items() if k not in NOT_COUNTS}
+        deliverer = {k: v for k, v in asdict(tally.deliverer).items() if k in DELIVERER_COUNTS}
         report["deliverer"] = {"invocations": tally.invocations, **deliverer}
         report["errors"] = dict(tally.errors)
     report["in_sqs"] = pipeline.in_sqs()

@@ -1,22 +1,25 @@
 """What the functions did: the library's own run results, summed.
 
 The poller's handler returns its :class:`~auth0_webhooks.poller.RunResult` (as a dict); the
-deliverer's handler returns only the SQS response, so its
-:class:`~auth0_webhooks.deliverer.DeliveryStats` counters are read back from its one
-"deliverer batch done" line, which carries ``stats.metrics()``.
+deliverer's handler returns only the SQS response, so what it delivered, retried, dead-lettered
+and held is read where an operator reads it: each route's delivery record in the checkpoint
+table (``route#<id>``, :mod:`auth0_webhooks.health.record`), which ``auth0-webhooks status``
+shows (:class:`RouteRecords`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from auth0_webhooks.deliverer import DeliveryStats
 from auth0_webhooks.poller import RunResult
+
+from ..aws import Stack
+from .parts import Parts
 
 
 def add_counts(total: Any, part: Any) -> None:
@@ -39,25 +42,6 @@ def run_result(summary: Mapping[str, Any]) -> RunResult:
     return RunResult(**{key: value for key, value in summary.items() if key in names})
 
 
-def delivery_stats(fields: Mapping[str, Any]) -> DeliveryStats:
-    """A DeliveryStats from the counters ``DeliveryStats.metrics()`` names (as logged by the handler)."""
-    stats = DeliveryStats()
-    by_metric = {metric: name for name, metric in _METRIC_FIELDS.items()}
-    for metric, name in by_metric.items():
-        if metric in fields:
-            setattr(stats, name, int(fields[metric]))
-    return stats
-
-
-# DeliveryStats field -> the metric name its metrics() gives it (worked out from the class itself)
-_METRIC_FIELDS = {
-    name: metric
-    for name in ("delivered", "failed", "retried", "dead_lettered", "requests")
-    for metric, value in DeliveryStats(**{name: 1}).metrics().items()  # type: ignore[arg-type]
-    if value == 1
-}
-
-
 @dataclasses.dataclass
 class Tally:
     """The poller's and the deliverer's results summed, and the errors seen; thread-safe."""
@@ -68,6 +52,7 @@ class Tally:
     deliverer: DeliveryStats = dataclasses.field(default_factory=DeliveryStats)
     invocations: int = 0
     errors: Counter[str] = dataclasses.field(default_factory=Counter)  # "poller: …" / "deliverer: …"
+    deliveries: Callable[[], DeliveryStats] | None = None  # the deliverer's counts so far (RouteRecords.read)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     def add_run(self, summary: Mapping[str, Any]) -> RunResult:
@@ -79,10 +64,21 @@ class Tally:
             self.poller.checkpoint = result.checkpoint or self.poller.checkpoint
         return result
 
-    def add_batch(self, stats: DeliveryStats) -> None:
+    def add_invocation(self) -> None:
         with self.lock:
             self.invocations += 1
-            add_counts(self.deliverer, stats)
+
+    def refresh(self) -> str:
+        """Read the deliverer's counts again: "" if read, else why not (the last counts stay)."""
+        if self.deliveries is None:
+            return ""
+        try:
+            stats = self.deliveries()
+        except Exception as error:  # moto busy or gone
+            return f"could not read the route records ({type(error).__name__})"
+        with self.lock:
+            self.deliverer = stats
+        return ""
 
     def error(self, where: str, description: str) -> None:
         with self.lock:
@@ -93,13 +89,30 @@ class Tally:
         return self.poller.dead_lettered + self.deliverer.dead_lettered
 
 
-class BatchLogTap(logging.Handler):
-    """Reads the deliverer's "batch done" line, as an operator would read CloudWatch."""
+@dataclasses.dataclass
+class RouteRecords:
+    """The deliverer's counts, summed over the routes' delivery records (what ``auth0-webhooks status`` shows)."""
 
-    def __init__(self, tally: Tally) -> None:
-        super().__init__(logging.INFO)
-        self.tally = tally
+    stack: Stack
+    routes: Sequence[str]
+    _store: Any = dataclasses.field(default=None, repr=False)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "deliverer batch done":
-            self.tally.add_batch(delivery_stats(record.__dict__))
+    def read(self) -> DeliveryStats:
+        from auth0_webhooks.health.record import RecordStore
+
+        if self._store is None:
+            self._store = RecordStore(self.stack.client("dynamodb"), self.stack.table)
+        total = DeliveryStats()
+        for route in self.routes:
+            record = self._store.load(route)
+            counts = DeliveryStats(
+                delivered=record.delivered, retried=record.retried, dead_lettered=record.dead_lettered, held=record.held
+            )
+            add_counts(total, counts)
+        return total
+
+
+def tally_of(parts: Parts) -> Tally:
+    """A tally whose deliverer counts are the records of the routes ``parts`` run (``default`` without a file)."""
+    routes = [str(route["id"]) for route in parts.routes.data["routes"]] if parts.routes else ["default"]
+    return Tally(deliveries=RouteRecords(parts.stack, routes).read)

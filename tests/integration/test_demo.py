@@ -73,6 +73,9 @@ def test_three_routes_get_exactly_what_their_match_takes_in_their_format_with_pi
     # not a terminal: one plain line per update, every one of the same shape, and no escape codes
     updates = [line for line in done.stdout.splitlines() if re.match(r" *\d+s  produced ", line)]
     assert len(updates) >= 5 and all(PLAIN_LINE.match(line) for line in updates), updates
+    # the deliverer's counts are the routes' delivery records (what `auth0-webhooks status` shows): all delivered
+    assert summary["deliverer"]["delivered"] == summary["kept"] and summary["deliverer"]["invocations"] > 0
+    assert re.search(rf"on the way 0  delivered {summary['kept']:,}  retried 0  dead-lettered 0  done$", updates[-1])
     assert "\x1b[" not in done.stdout
     assert "By log type" in done.stdout and "One log as the receiver got it" in done.stdout
     assert re.search(r"siem +\d[\d,]* of \d[\d,]* logs \(webhook: jsonlines\+gzip\)", done.stdout)
@@ -143,6 +146,8 @@ def test_with_faults_a_down_receiver_pauses_its_route_loses_nothing_and_holds_up
     for route in (siem, events):
         assert route["dead_lettered"] == 0 and route["duplicates"] == 0
     assert summary["tenant"]["answered_429"] <= summary["tenant"]["log_requests"] // 100 + 1
+    deliverer = summary["deliverer"]  # from the routes' delivery records: held while paused, then delivered
+    assert deliverer["delivered"] + deliverer["dead_lettered"] == summary["kept"] and deliverer["held"] > 0
 
 
 def test_the_demo_reads_the_shipped_example_uncommented():
