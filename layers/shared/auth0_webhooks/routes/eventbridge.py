@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .formats import log_id
+from ..log_entry import log_id
 
 SOURCE = "auth0-webhooks"
 DETAIL_TYPE = "Auth0 log"
@@ -68,10 +68,10 @@ def build_entries(logs: Sequence[Mapping[str, Any]], bus: str) -> tuple[list[Ent
         detail = json.dumps(log, ensure_ascii=False, separators=(",", ":"))
         size = len(SOURCE) + len(DETAIL_TYPE) + len(detail.encode("utf-8"))
         if size > MAX_ENTRY_BYTES:
-            too_large.append(NotPut(log_id(log), f"entry of {size} bytes, over EventBridge's {MAX_ENTRY_BYTES}"))
+            too_large.append(NotPut(log_id(log) or "", f"entry of {size} bytes, over EventBridge's {MAX_ENTRY_BYTES}"))
             continue
         entry = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": detail, "EventBusName": bus}
-        entries.append(Entry(log_id(log), entry, size))
+        entries.append(Entry(log_id(log) or "", entry, size))
     return entries, too_large
 
 

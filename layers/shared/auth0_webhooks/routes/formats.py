@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..log_entry import log_id
 from ..signing import batch_id
 from .model import Compression, Format
 
@@ -64,11 +65,6 @@ def webhook_id(route_id: str, body: Body, format: Format) -> str:
     return base if route_id == DEFAULT_ROUTE_ID else f"{route_id}_{base}"
 
 
-def log_id(log: Mapping[str, Any]) -> str:
-    value = log.get("log_id") or log.get("_id")
-    return value if isinstance(value, str) else ""
-
-
 def encode(
     logs: Sequence[Mapping[str, Any]], format: Format, compression: Compression = "none", batch_size: int = 100
 ) -> list[Body]:
@@ -82,14 +78,14 @@ def encode(
         if compression == "gzip":
             content = gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)
             headers["Content-Encoding"] = "gzip"
-        bodies.append(Body(content, headers, tuple(log_id(log) for log in chunk)))
+        bodies.append(Body(content, headers, tuple(log_id(log) or "" for log in chunk)))
     return bodies
 
 
 def _serialize(logs: Sequence[Mapping[str, Any]], format: Format) -> bytes:
     items: Sequence[Any] = logs
     if format.startswith("logstream"):
-        items = [{"log_id": log_id(log), "data": log} for log in logs]
+        items = [{"log_id": log_id(log) or "", "data": log} for log in logs]
     if format.endswith("jsonlines"):
         return "".join(_dumps(item) + "\n" for item in items).encode("utf-8")
     if format in _ONE_PER_BODY:
