@@ -37,7 +37,7 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def add_target(parser: argparse.ArgumentParser) -> None:
-    """The options that name a stack or its checkpoint table (shared with ``route``)."""
+    """The options that name a stack or its checkpoint table (shared with ``routes list|pause|resume``)."""
     parser.add_argument("--stack", help="a deployed stack's name: the table and queues come from its outputs")
     parser.add_argument("--table", default=os.environ.get("CHECKPOINT_TABLE"), help="default: $CHECKPOINT_TABLE")
     parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
