@@ -82,7 +82,7 @@ def test_a_bad_route_id_is_refused_naming_what_is_allowed(capsys: pytest.Capture
     with pytest.raises(SystemExit):
         cli.main(["routes", "pause", "no spaces!", "--table", "t"])
 
-    assert "a route id is 1-64 letters, digits" in capsys.readouterr().err
+    assert "must be a route id (lower-case letters, digits and -, as in the routes file)" in capsys.readouterr().err
 
 
 def test_routes_list_shows_each_route_with_its_state_and_verdict(

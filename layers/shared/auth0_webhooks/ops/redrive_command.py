@@ -13,10 +13,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws import OperatorError, plain_error, stack_queues
 from .redrive import DEFAULT_RATE, RedriveOptions, Redriver
+from .routes_command import route_id
 
 PROG = "auth0-webhooks redrive"
 SUMMARY = "move dead-lettered logs back to the main queue, paced, and report what moved"
-_ROUTE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the routes file's id pattern (routes.schema.json)
 _REGION_IN_URL = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 
@@ -40,15 +40,6 @@ def _types(text: str) -> frozenset[str]:
     return types
 
 
-def _route(text: str) -> str:
-    if not _ROUTE_ID.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"must be a route id (lower-case letters, digits and -, as in the routes file; default for "
-            f"dead letters without a route); got {text!r}"
-        )
-    return text
-
-
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -63,7 +54,7 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
     parser.add_argument(
-        "--route", type=_route, help="only that route's dead letters (those with no route attribute: default)"
+        "--route", type=route_id, help="only that route's dead letters (those with no route attribute: default)"
     )
     parser.add_argument("--max-messages", type=_positive(int), help="move at most this many messages")
     parser.add_argument("--rate", type=_positive(float), default=DEFAULT_RATE, help="messages per second (5)")

@@ -42,7 +42,7 @@ DESCRIPTION = (
     "what is allowed, then the warnings. Exit code: 0 when it has no errors, 1 when it has, 2 for a wrong "
     "command line."
 )
-ROUTE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ROUTE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the routes file's id pattern (routes.schema.json)
 ACTIONS = {  # the commands that act on a deployed stack → their help
     "list": "a stack's routes, each with its breaker state and verdict",
     "pause": "pause a route's deliveries by hand: its logs wait, no probes, until resumed",
@@ -76,9 +76,20 @@ def _check_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _route_id(text: str) -> str:
+def route_id(text: str) -> str:
+    """A route id on a command line (an argparse ``type``): as the routes file allows, or refused.
+
+    >>> route_id("siem-eu")
+    'siem-eu'
+    >>> route_id("Siem EU")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a route id (lower-case letters, digits and -, as in the routes file); ...
+    """
     if not ROUTE_ID.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"a route id is 1-64 letters, digits, '_' or '-'; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be a route id (lower-case letters, digits and -, as in the routes file); got {text!r}"
+        )
     return text
 
 
@@ -91,7 +102,7 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
         if action == "list":
             sub.add_argument("--json", action="store_true", help="print one JSON object (routes)")
         else:
-            sub.add_argument("route", type=_route_id, help="the route's id (`default` without a routes file)")
+            sub.add_argument("route", type=route_id, help="the route's id (`default` without a routes file)")
         add_target(sub)
     return parser
 
