@@ -30,9 +30,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..health.breaker import Breaker, BreakerConflict, BreakerStore
 from ..routes.check import check_file
 from ..routes.load import routes_file
-from .aws import OperatorError, plain_error
+from .aws import OperatorError, plain_error, stack_table
 from .status import route_ids, routes_status, table_items
-from .status_command import add_target, stack_table
+from .status_command import add_target
 
 PROG = "auth0-webhooks routes"
 SUMMARY = "check a routes file (check [FILE]); list, pause ID or resume ID a stack's routes"

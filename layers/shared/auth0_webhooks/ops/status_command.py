@@ -12,11 +12,10 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import OperatorError, plain_error, stack_queues
+from .aws import OperatorError, plain_error, stack_queues, stack_table
 from .status import StackStatus, gather, render
 
 PROG = "auth0-webhooks status"
@@ -41,15 +40,6 @@ def add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", help="a deployed stack's name: the table and queues come from its outputs")
     parser.add_argument("--table", default=os.environ.get("CHECKPOINT_TABLE"), help="default: $CHECKPOINT_TABLE")
     parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
-
-
-def stack_table(cloudformation: Any, stack: str) -> str:
-    """The checkpoint table from a deployed stack's output ``CheckpointTableName``."""
-    stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if "CheckpointTableName" not in outputs:
-        raise OperatorError(f"stack {stack} has no output CheckpointTableName: is it an auth0-webhooks stack?")
-    return str(outputs["CheckpointTableName"])
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
