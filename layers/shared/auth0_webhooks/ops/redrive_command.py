@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .aws import OperatorError, plain_error, stack_queues
 from .redrive import DEFAULT_RATE, RedriveOptions, Redriver
 from .routes_command import route_id
+from .status_command import add_queues
 
 PROG = "auth0-webhooks redrive"
 SUMMARY = "move dead-lettered logs back to the main queue, paced, and report what moved"
@@ -46,12 +46,7 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
         description="Move dead-lettered logs back to the main queue, paced, and report what moved.",
     )
     parser.add_argument("--stack", help="a deployed stack's name: the queue URLs come from its outputs")
-    parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
-    parser.add_argument(
-        "--dead-letter-queue-url",
-        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
-        help="default: $DEAD_LETTER_QUEUE_URL",
-    )
+    add_queues(parser)
     parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
     parser.add_argument(
         "--route", type=route_id, help="only that route's dead letters (those with no route attribute: default)"

@@ -25,12 +25,7 @@ SUMMARY = "the stack at a glance: the poller, each route's breaker and record, t
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=SUMMARY[0].upper() + SUMMARY[1:] + ".")
     add_target(parser)
-    parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
-    parser.add_argument(
-        "--dead-letter-queue-url",
-        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
-        help="default: $DEAD_LETTER_QUEUE_URL",
-    )
+    add_queues(parser)
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     return parser
 
@@ -40,6 +35,16 @@ def add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", help="a deployed stack's name: the table and queues come from its outputs")
     parser.add_argument("--table", default=os.environ.get("CHECKPOINT_TABLE"), help="default: $CHECKPOINT_TABLE")
     parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
+
+
+def add_queues(parser: argparse.ArgumentParser) -> None:
+    """The options that name the main and dead-letter queues (shared with ``redrive``)."""
+    parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
+    parser.add_argument(
+        "--dead-letter-queue-url",
+        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
+        help="default: $DEAD_LETTER_QUEUE_URL",
+    )
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
