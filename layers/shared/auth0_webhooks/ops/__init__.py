@@ -11,6 +11,7 @@ command-line parsing is in ``<tool>_command``; :mod:`.cli` is the one command,
   ``routes list``, ``routes pause ID``, ``routes resume ID``: a deployed stack's routes, their breakers by hand
 - ``status``: the stack at a glance: the poller, each route's breaker and record, the queues, a verdict each
 - ``replay``: send a past time window's logs again, to all routes or some, resumably
+- ``args``: the argument types several commands share (route ids, log type codes)
 - ``aws``: AWS errors in words an operator can act on, and a stack's outputs (queues, table)
 - ``cli``: ``auth0-webhooks <command>``; ``COMMANDS`` lists the commands
 """

@@ -10,9 +10,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .args import log_types, route_id
 from .aws import OperatorError, plain_error, stack_queues
 from .redrive import DEFAULT_RATE, RedriveOptions, Redriver
-from .routes_command import route_id
 from .status_command import add_queues
 
 PROG = "auth0-webhooks redrive"
@@ -33,13 +33,6 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
     return parse
 
 
-def _types(text: str) -> frozenset[str]:
-    types = frozenset(t.strip() for t in text.split(",") if t.strip())
-    if not types or any(not re.fullmatch(r"[a-z0-9_]+", t) for t in types):
-        raise argparse.ArgumentTypeError(f"must be comma-separated log type codes such as s,f; got {text!r}")
-    return types
-
-
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -47,7 +40,7 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     parser.add_argument("--stack", help="a deployed stack's name: the queue URLs come from its outputs")
     add_queues(parser)
-    parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
+    parser.add_argument("--types", type=log_types, default=frozenset(), help="only logs of these types, e.g. s,f")
     parser.add_argument(
         "--route", type=route_id, help="only that route's dead letters (those with no route attribute: default)"
     )

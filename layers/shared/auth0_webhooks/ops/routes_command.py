@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..health.breaker import Breaker, BreakerConflict, BreakerStore
 from ..routes.check import check_file
 from ..routes.load import routes_file
+from .args import route_id
 from .aws import OperatorError, plain_error, stack_table
 from .status import route_ids, routes_status, table_items
 from .status_command import add_target
@@ -42,7 +42,6 @@ DESCRIPTION = (
     "what is allowed, then the warnings. Exit code: 0 when it has no errors, 1 when it has, 2 for a wrong "
     "command line."
 )
-ROUTE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the routes file's id pattern (routes.schema.json)
 ACTIONS = {  # the commands that act on a deployed stack → their help
     "list": "a stack's routes, each with its breaker state and verdict",
     "pause": "pause a route's deliveries by hand: its logs wait, no probes, until resumed",
@@ -74,23 +73,6 @@ def _check_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object (file, ok, routes, errors, warnings)"
     )
     return parser
-
-
-def route_id(text: str) -> str:
-    """A route id on a command line (an argparse ``type``): as the routes file allows, or refused.
-
-    >>> route_id("siem-eu")
-    'siem-eu'
-    >>> route_id("Siem EU")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: must be a route id (lower-case letters, digits and -, as in the routes file); ...
-    """
-    if not ROUTE_ID.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"must be a route id (lower-case letters, digits and -, as in the routes file); got {text!r}"
-        )
-    return text
 
 
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
