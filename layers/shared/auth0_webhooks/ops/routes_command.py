@@ -35,7 +35,7 @@ from .status import route_ids, routes_status, table_items
 from .status_command import add_target
 
 PROG = "auth0-webhooks routes"
-SUMMARY = "check a routes file (check [FILE]); list, pause ID or resume ID a stack's routes"
+SUMMARY = "check a routes file, or list, pause or resume a stack's routes (check | list | pause ID | resume ID)"
 DEFAULT_FILE = Path("config/routes.yaml")
 DESCRIPTION = (
     "Check a routes file before deploying it: every error at once, each naming the route, the field and "
@@ -76,7 +76,7 @@ def _check_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Check a routes file, or list, pause or resume a stack's.")
+    parser = argparse.ArgumentParser(prog=prog, description=SUMMARY[0].upper() + SUMMARY[1:] + ".")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,list,pause,resume}")
     _check_parser(commands.add_parser("check", help="check a routes file before deploying it", description=DESCRIPTION))
     for action, help in ACTIONS.items():
