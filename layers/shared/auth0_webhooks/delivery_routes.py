@@ -24,8 +24,6 @@ from .routes.runtime import file_routes
 from .settings import DelivererSettings
 from .signing import WebhookSigner
 
-DEFAULT_ROUTE = "default"
-
 
 @dataclass(frozen=True)
 class Routing:

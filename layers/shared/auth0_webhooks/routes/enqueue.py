@@ -36,14 +36,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..dead_letters import malformed_log
+from ..dead_letters import ROUTE, malformed_log
 from ..log_entry import log_id
 from ..messages import Message, dumps
 from ..queue import batch_messages
 from .formats import DEFAULT_ROUTE_ID
 from .plan import CompiledRoute
-
-ROUTE_ATTRIBUTE = "route"  # absent: the default route
 
 
 @dataclass
@@ -99,7 +97,7 @@ def _route_messages(
 def _tagged(message: Message, route_id: str) -> Message:
     if route_id == DEFAULT_ROUTE_ID:
         return message
-    attributes = {**message.attributes, ROUTE_ATTRIBUTE: route_id}
+    attributes = {**message.attributes, ROUTE: route_id}  # absent: the default route
     if not message.dead_letter:
         attributes["webhook_id"] = f"{route_id}_{message.attributes['webhook_id']}"
     return replace(message, attributes=attributes)
