@@ -92,6 +92,17 @@ def test_redrive_exits_1_when_it_cannot_work_and_2_for_a_wrong_command_line(moto
     assert "Traceback" not in missing.stderr + usage.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "prefix"),
+    [(("status",), "status"), (("routes", "list"), "routes list"), (("routes", "pause", "siem"), "routes pause")],
+)
+def test_a_missing_stack_is_named_the_same_by_every_command(moto: MotoServer, command: tuple[str, ...], prefix: str):
+    result = run(module(*command, "--stack", "no-such-stack"), clean_environ(**moto.environ()))
+
+    assert result.returncode == 1
+    assert result.stderr == f"{prefix}: there is no stack named no-such-stack in this account and region\n"
+
+
 @pytest.mark.skipif(NO_MAKE, reason="make is not installed")
 def test_make_redrive_fails_and_names_the_commands_exit_code(moto: MotoServer):
     result = run(through_make("redrive", "--stack", "no-such-stack"), clean_environ(**moto.environ()))

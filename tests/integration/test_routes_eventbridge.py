@@ -110,3 +110,13 @@ def test_a_log_over_the_entry_limit_is_returned_not_put():
     assert [entry.log_id for entry in entries] == ["90000"]
     assert [item.log_id for item in too_large] == ["900big"]
     assert too_large[0].reason.startswith("entry of 262") and "over EventBridge's 262144" in too_large[0].reason
+
+
+def test_a_log_with_text_utf8_cannot_carry_is_put_escaped_not_crashed():
+    odd = json.loads('{"log_id": "900odd", "type": "s", "description": "\\ud800 é"}')  # a lone surrogate
+
+    entries, too_large = build_entries([odd], "bus")
+
+    assert too_large == []
+    escaped = '{"log_id":"900odd","type":"s","description":"\\ud800 \\u00e9"}'
+    assert [entry.entry["Detail"] for entry in entries] == [escaped]

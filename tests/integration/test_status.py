@@ -1,4 +1,4 @@
-"""`auth0-webhooks status` and `route pause|resume` on a moto stack: one paused route, one healthy."""
+"""`auth0-webhooks status` and `routes list|pause|resume` on a moto stack: one paused route, one healthy."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_the_command_prints_json_and_pause_resume_write_the_breaker(
     demo_like(stack)
     target = ["--table", stack.table]
 
-    assert cli.main(["route", "pause", "archive", *target]) == 0
+    assert cli.main(["routes", "pause", "archive", *target]) == 0
     code = cli.main(
         [
             "status",
@@ -74,12 +74,43 @@ def test_the_command_prints_json_and_pause_resume_write_the_breaker(
     assert code == 3  # not healthy
     assert routes["archive"]["state"] == "open"
     assert routes["archive"]["verdict"].startswith("paused by an operator since ")
-    assert cli.main(["route", "resume", "archive", *target]) == 0
+    assert cli.main(["routes", "resume", "archive", *target]) == 0
     assert not BreakerStore(stack.client("dynamodb"), stack.table).load("archive").paused
 
 
 def test_a_bad_route_id_is_refused_naming_what_is_allowed(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        cli.main(["route", "pause", "no spaces!", "--table", "t"])
+        cli.main(["routes", "pause", "no spaces!", "--table", "t"])
 
-    assert "a route id is 1-64 letters, digits" in capsys.readouterr().err
+    assert "must be a route id (lower-case letters, digits and -, as in the routes file)" in capsys.readouterr().err
+
+
+def test_routes_list_shows_each_route_with_its_state_and_verdict(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = ["--table", stack.table]
+    assert cli.main(["routes", "list", *target]) == 0
+    empty = capsys.readouterr().out
+    demo_like(stack)
+
+    assert cli.main(["routes", "pause", "archive", *target]) == 0
+    assert cli.main(["routes", "list", *target]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]  # after the pause's line
+    assert cli.main(["routes", "list", "--json", *target]) == 0
+    listed = json.loads(capsys.readouterr().out)["routes"]
+
+    assert empty.startswith("no routes yet")
+    assert [line.split()[:2] for line in lines] == [["archive", "open"], ["siem", "open"]]
+    assert "paused by an operator since" in lines[0] and lines[1].endswith("paused since 10:42: HTTP 410")
+    assert [(r["route"], r["state"]) for r in listed] == [("archive", "open"), ("siem", "open")]
+    assert listed[1]["verdict"] == "paused since 10:42: HTTP 410"
+    assert cli.main(["routes", "resume", "archive", *target]) == 0
+    assert cli.main(["routes", "list", *target]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["archive", "closed", "healthy"]
+
+
+def test_routes_list_of_a_missing_table_says_so_and_exits_1(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["routes", "list", "--table", "no-such-table"])
+
+    assert code == 1
+    assert capsys.readouterr().err.startswith("routes list: ")

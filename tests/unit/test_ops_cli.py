@@ -19,8 +19,25 @@ def test_an_unknown_command_names_the_commands_allowed():
     result = run("-m", "auth0_webhooks.ops", "frobnicate")
 
     assert result.returncode == 2
-    allowed = "'doctor', 'preview', 'redrive', 'replay', 'route', 'routes', 'status', 'test-event'"
+    allowed = "'doctor', 'preview', 'redrive', 'replay', 'routes', 'status', 'test-event'"
     assert f"invalid choice: 'frobnicate' (choose from {allowed})" in result.stderr
+
+
+def test_routes_pause_resume_and_list_are_routes_subcommands_and_route_is_gone():
+    routes = run("-m", "auth0_webhooks.ops", "routes", "--help")
+    gone = run("-m", "auth0_webhooks.ops", "route", "pause", "siem", "--table", "t")
+
+    assert routes.returncode == 0
+    assert "{check,list,pause,resume}" in routes.stdout
+    assert "pause a route's deliveries by hand" in routes.stdout
+    assert gone.returncode == 2 and "invalid choice: 'route'" in gone.stderr
+
+
+def test_routes_pause_needs_a_stack_or_a_table():
+    result = run("-m", "auth0_webhooks.ops", "routes", "pause", "siem")
+
+    assert result.returncode == 2
+    assert "auth0-webhooks routes: error: give --stack or --table" in result.stderr
 
 
 def test_a_command_gets_its_own_arguments_and_name():

@@ -1,8 +1,11 @@
 import json
 
-from auth0_webhooks.dead_letters import dead_letter_message
+from auth0_webhooks.dead_letters import dead_letter_message, malformed_log
 from auth0_webhooks.messages import MAX_BODY_BYTES, MAX_MESSAGE_BYTES
 from auth0_webhooks.queue import batch_messages
+from auth0_webhooks.routes.enqueue import page_messages
+from auth0_webhooks.routes.model import Route, WebhookDestination
+from auth0_webhooks.routes.plan import compile_route
 
 from devkit.logs import LogFactory
 
@@ -44,3 +47,21 @@ def test_a_dead_letter_keeps_a_non_log_entry_whole():
     message = dead_letter_message(["not", "a", "log"], "malformed log")
     assert json.loads(message.body) == ["not", "a", "log"]
     assert message.attributes["reason"] == "malformed log" and message.log_ids == ()
+
+
+def test_a_malformed_entry_is_dead_lettered_with_the_body_and_attributes_redrive_reads():
+    hook = WebhookDestination(url="https://hooks.example")
+    routes = [compile_route(Route("default", hook), None), compile_route(Route("siem", hook), None)]
+    entry = {"type": "s", "description": "Connexion réussie"}
+
+    plan = page_messages([entry, {"log_id": "900a", "type": "s"}], None, routes, batch_size=100)
+
+    dead = [m for m in plan.messages if m.dead_letter]
+    assert [(m.body, dict(m.attributes), m.log_ids) for m in dead] == [
+        (
+            '{"type":"s","description":"Connexion réussie"}',
+            {"content": "dead-letter", "reason": "malformed log: no log_id or _id"},
+            (),
+        )
+    ]
+    assert dead == [malformed_log(entry)]  # the poller's backlog drain sends the same

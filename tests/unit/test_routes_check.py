@@ -202,8 +202,8 @@ def test_a_file_of_only_comments_means_no_routes(tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ([], "the following arguments are required: {check}"),
-        (["lint"], "argument {check}: invalid choice: 'lint'"),
+        ([], "the following arguments are required: {check,list,pause,resume}"),
+        (["lint"], "argument {check,list,pause,resume}: invalid choice: 'lint'"),
         (["check", "--colour"], "unrecognized arguments: --colour"),
         (["check", "a.yaml", "b.yaml"], "unrecognized arguments: b.yaml"),
         (["check", "--stack"], "argument --stack/--stack-name: expected one argument"),

@@ -1,6 +1,7 @@
 """Dead letters: what goes to the dead-letter queue, with the attributes that say why.
 
 Every message bound for the dead-letter queue is built here (a log the poller cannot queue,
+a log without an id (:func:`malformed_log`, whoever finds it),
 logs the webhook refused or that ran out of attempts, a message that is not logs at all),
 and so is the message the redrive tool makes to bring dead letters back. A dead letter's
 attributes are the names below; ``reason`` is always cut to :data:`MAX_REASON_CHARS`.
@@ -39,6 +40,7 @@ REDRIVEN_FROM = "redriven_from"
 
 CONTENT_DEAD_LETTER = "dead-letter"
 MAX_REASON_CHARS = 1_000
+MALFORMED_REASON = "malformed log: no log_id or _id"
 
 
 def why(reason: str, status: int | None = None, attempts: int | None = None) -> dict[str, str]:
@@ -70,6 +72,16 @@ def dead_letter_message(entry: Any, reason: str, attempts: int | None = None) ->
     if entry_id:
         attributes[LOG_ID] = entry_id
     return Message(body=body, attributes=attributes, log_ids=(entry_id,) if entry_id else (), dead_letter=True)
+
+
+def malformed_log(entry: Any) -> Message:
+    """A page entry without an id, for the dead-letter queue: the entry as it came, with why.
+
+    >>> message = malformed_log({"type": "s"})
+    >>> message.body, dict(message.attributes), message.log_ids
+    ('{"type":"s"}', {'content': 'dead-letter', 'reason': 'malformed log: no log_id or _id'}, ())
+    """
+    return dead_letter_message(entry, MALFORMED_REASON)
 
 
 def dead_letter_batch(

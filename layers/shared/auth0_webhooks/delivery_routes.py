@@ -16,15 +16,13 @@ from functools import cache
 
 from . import clients
 from .destinations import Destination, Parts, build
-from .env import _fetch_secret
+from .env import fetch_secret
 from .errors import ConfigError
 from .routes import default_route
 from .routes.model import Route, SlackDestination, WebhookDestination
 from .routes.runtime import file_routes
 from .settings import DelivererSettings
 from .signing import WebhookSigner
-
-DEFAULT_ROUTE = "default"
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def read_secrets(route: Route) -> dict[str, str]:
     found: dict[str, str] = {}
     if isinstance(destination, SlackDestination):
         field = "destination.webhook_url_secret"
-        found[field] = _fetch_secret(f"route {route.id}: {field}", destination.webhook_url_secret.name)
+        found[field] = fetch_secret(f"route {route.id}: {field}", destination.webhook_url_secret.name)
         return found
     if not isinstance(destination, WebhookDestination):
         return found
@@ -90,7 +88,7 @@ def read_secrets(route: Route) -> dict[str, str]:
         ("destination.signing_secret", destination.signing_secret),
     ):
         if ref is not None:
-            found[field] = _fetch_secret(f"route {route.id}: {field}", ref.name)
+            found[field] = fetch_secret(f"route {route.id}: {field}", ref.name)
     signing = found.get("destination.signing_secret")
     if signing is not None:
         try:

@@ -130,7 +130,7 @@ class Env:
         if direct is not None and reference is not None:
             raise ConfigError(name, f"set either as {name} or as {name}_ARN, not both")
         if reference is not None:
-            return Secret(_fetch_secret(f"{name}_ARN", reference))
+            return Secret(fetch_secret(f"{name}_ARN", reference))
         if direct is not None:
             return Secret(direct)
         if required:
@@ -170,8 +170,15 @@ def ssm_name(reference: str) -> str | None:
     return name if "/" in name[1:] else name[1:]
 
 
-def _fetch_secret(setting: str, reference: str) -> str:
-    """Read a secret once per container (Powertools caches it for SECRET_MAX_AGE_SECONDS)."""
+def fetch_secret(setting: str, reference: str) -> str:
+    """The value of the secret ``reference`` names, stripped: an SSM parameter (its ARN or its
+    ``/name``, decrypted) or a Secrets Manager secret (its ARN or name), see :func:`ssm_name`.
+
+    Read once per container: Powertools caches it for :data:`SECRET_MAX_AGE_SECONDS`. A failed
+    read, or a secret that is not a non-empty string, raises :class:`ConfigError` naming
+    ``setting`` (the environment setting or routes-file field that holds ``reference``), the kind
+    of secret and the reference, never the value. No doctest: every call reads AWS.
+    """
     from aws_lambda_powertools.utilities import parameters
 
     name = ssm_name(reference)

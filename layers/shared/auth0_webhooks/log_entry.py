@@ -6,7 +6,7 @@ the deliverer and the redrive tool read only these three fields; everything else
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -15,12 +15,15 @@ LogEntry: TypeAlias = dict[str, Any]
 
 
 def log_id(entry: Any) -> str | None:
-    """The id of a log entry: ``log_id``, or the legacy ``_id``; ``None`` if it has neither.
+    """The id of a log entry: ``log_id``, or the legacy ``_id``; ``None`` if it has neither
+    (or ``entry`` is not a mapping). Ids are non-empty strings: anything else is no id.
 
     >>> log_id({"log_id": "900123"}), log_id({"_id": "900456"}), log_id({"type": "s"})
     ('900123', '900456', None)
+    >>> log_id({"log_id": "", "_id": "900789"}), log_id({"log_id": 900}), log_id(["900123"])
+    ('900789', None, None)
     """
-    if not isinstance(entry, dict):
+    if not isinstance(entry, Mapping):
         return None
     for key in ("log_id", "_id"):
         value = entry.get(key)

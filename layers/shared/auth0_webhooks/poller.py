@@ -39,7 +39,7 @@ from .alerts import slack_for
 from .auth0_source import Auth0LogSource, Page, TimeLeft
 from .backlog import DEFAULT_DRAIN, DrainPolicy, behind
 from .checkpoint import CheckpointStore
-from .dead_letters import dead_letter_message
+from .dead_letters import malformed_log
 from .errors import Auth0Error, CheckpointConflict, QueueError, RateLimited
 from .filters import LogFilter
 from .handoff import should_hand_on
@@ -334,7 +334,7 @@ class Poller:
             if page.logs:
                 self._enqueue(entries, texts, piece.after, held)
             elif page.malformed:
-                self.queue.send([dead_letter_message(e, "malformed log: no log_id or _id") for e in page.malformed])
+                self.queue.send([malformed_log(e) for e in page.malformed])
                 held.dead_lettered = held.messages = len(page.malformed)
         except QueueError:
             if held.checkpoint is not None:  # the part of the page before the first message SQS refused

@@ -271,28 +271,23 @@ class DelivererSettings:
         authorization = env.secret("WEBHOOK_AUTHORIZATION", required=False)
         if authorization is not None:
             check_header_value("WEBHOOK_AUTHORIZATION", authorization.reveal())
-        return cls(
+        send_as_batch = env.boolean("SEND_AS_BATCH", True)
+        concurrency = env.integer("WEBHOOK_CONCURRENT_CALLS", default=5, low=1, high=50)
+        timeout = env.number("WEBHOOK_TIMEOUT", default=10.0, low=1, high=300)
+        return replace(
+            cls._with_routes_only(env, _routes_file(env)),
             webhook_url=url,
             authorization=authorization,
             signing_secret=signing_secret,
-            send_as_batch=env.boolean("SEND_AS_BATCH", True),
-            concurrency=env.integer("WEBHOOK_CONCURRENT_CALLS", default=5, low=1, high=50),
-            timeout=env.number("WEBHOOK_TIMEOUT", default=10.0, low=1, high=300),
-            queue_url=_queue_url(env, "QUEUE_URL"),
-            dead_letter_queue_url=_queue_url(env, "DEAD_LETTER_QUEUE_URL"),
-            max_receive_count=env.integer("MAX_RECEIVE_COUNT", default=5, low=1, high=1000),
-            retry_base_seconds=env.integer("RETRY_BASE_SECONDS", default=30, low=1, high=3600),
-            retry_max_seconds=env.integer("RETRY_MAX_SECONDS", default=900, low=1, high=43200),
-            slack=SlackSettings.from_env(env),
-            routes_file=_routes_file(env),
-            stack_name=env.text("STACK_NAME"),
-            health_table=env.text("CHECKPOINT_TABLE"),
-            breaker=breaker_thresholds(env),
+            send_as_batch=send_as_batch,
+            concurrency=concurrency,
+            timeout=timeout,
         )
 
     @classmethod
-    def _with_routes_only(cls, env: Env, routes_file: Path) -> DelivererSettings:
-        """The settings when the routes file describes every destination (no WEBHOOK_* needed)."""
+    def _with_routes_only(cls, env: Env, routes_file: Path | None) -> DelivererSettings:
+        """The settings when the routes file describes every destination (no WEBHOOK_* needed), and
+        what every deliverer reads besides its default webhook."""
         return cls(
             webhook_url="",
             authorization=None,

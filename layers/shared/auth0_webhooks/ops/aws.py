@@ -46,6 +46,11 @@ def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
     return outputs["QueueUrl"], outputs["DeadLetterQueueUrl"]
 
 
+def stack_table(cloudformation: Any, stack: str) -> str:
+    """The checkpoint table from a deployed stack's output ``CheckpointTableName``."""
+    return stack_outputs(cloudformation, stack, ("CheckpointTableName",))["CheckpointTableName"]
+
+
 def stack_outputs(cloudformation: Any, stack: str, names: tuple[str, ...]) -> dict[str, str]:
     """The named outputs of a deployed stack; an OperatorError when the stack or an output is missing."""
     try:

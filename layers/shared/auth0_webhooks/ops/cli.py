@@ -5,7 +5,7 @@ A command is a module with ``SUMMARY`` (one line for ``--help``) and
 and a line in :data:`COMMANDS`; it is imported only when it runs.
 
 >>> sorted(COMMANDS)
-['doctor', 'preview', 'redrive', 'replay', 'route', 'routes', 'status', 'test-event']
+['doctor', 'preview', 'redrive', 'replay', 'routes', 'status', 'test-event']
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ COMMANDS: dict[str, str] = {  # command → the module that runs it
     "preview": "auth0_webhooks.ops.preview_command",
     "redrive": "auth0_webhooks.ops.redrive_command",
     "replay": "auth0_webhooks.ops.replay_command",
-    "route": "auth0_webhooks.ops.route_command",
     "routes": "auth0_webhooks.ops.routes_command",
     "status": "auth0_webhooks.ops.status_command",
     "test-event": "auth0_webhooks.ops.sample_event_command",

@@ -15,13 +15,14 @@ import requests
 from ..auth0_source import Auth0LogSource
 from ..env import Env
 from ..errors import Auth0Error, RateLimited
+from ..routes.load import routes_file
 from ..settings import Auth0Settings
 from .doctor import AUTH0_SECONDS, GRANT_PATH, Check, _settings_then
 
 
 def notification_checks(environ: Mapping[str, str]) -> list[Check]:
     """The Notifications check when ``ROUTES_FILE`` names ``email`` or ``slack`` routes; none otherwise."""
-    path = environ.get("ROUTES_FILE", "").strip()
+    path = routes_file(environ)
     routes = notify_routes(path) if path else []
     if not routes:
         return []
@@ -31,11 +32,11 @@ def notification_checks(environ: Mapping[str, str]) -> list[Check]:
 NO_SUCH_USER = "auth0|auth0-webhooks-doctor"  # looked up to learn whether read:users is granted
 
 
-def notify_routes(routes_file: str) -> list[str]:
+def notify_routes(path: Path) -> list[str]:
     """The ids of the routes file's ``email`` and ``slack`` routes (none if it cannot be read)."""
     from ..routes.check import check_file
 
-    report = check_file(Path(routes_file))
+    report = check_file(path)
     return [route.id for route in report.routes if route.destination.type in ("email", "slack")]
 
 

@@ -24,10 +24,10 @@ from typing import Any, TextIO, cast
 from ..errors import Auth0WebhooksError
 from ..routes.check import check_file, template_problems, templates_dir
 from ..routes.model import EmailDestination, Route, SlackDestination
+from .routes_command import default_file
 
 PROG = "auth0-webhooks preview"
 SUMMARY = "render what an email or slack route would send for a log (--send-to: mail it to a test address)"
-DEFAULT_ROUTES = Path("config/routes.yaml")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def main(
     args = _parser(prog).parse_args(argv)
     env = dict(os.environ if environ is None else environ)
     out = out or sys.stdout
-    routes_file = args.routes or Path(env.get("ROUTES_FILE") or DEFAULT_ROUTES)
+    routes_file = args.routes or default_file(env)
     templates = args.templates or Path(env.get("TEMPLATES_DIR") or templates_dir(routes_file))
     try:
         route = _route(routes_file, args.route, templates)

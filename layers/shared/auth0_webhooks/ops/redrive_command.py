@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -11,12 +10,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .args import log_types, route_id
 from .aws import OperatorError, plain_error, stack_queues
 from .redrive import DEFAULT_RATE, RedriveOptions, Redriver
+from .status_command import add_queues
 
 PROG = "auth0-webhooks redrive"
 SUMMARY = "move dead-lettered logs back to the main queue, paced, and report what moved"
-_ROUTE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the routes file's id pattern (routes.schema.json)
 _REGION_IN_URL = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 
@@ -33,37 +33,16 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
     return parse
 
 
-def _types(text: str) -> frozenset[str]:
-    types = frozenset(t.strip() for t in text.split(",") if t.strip())
-    if not types or any(not re.fullmatch(r"[a-z0-9_]+", t) for t in types):
-        raise argparse.ArgumentTypeError(f"must be comma-separated log type codes such as s,f; got {text!r}")
-    return types
-
-
-def _route(text: str) -> str:
-    if not _ROUTE_ID.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"must be a route id (lower-case letters, digits and -, as in the routes file; default for "
-            f"dead letters without a route); got {text!r}"
-        )
-    return text
-
-
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Move dead-lettered logs back to the main queue, paced, and report what moved.",
     )
     parser.add_argument("--stack", help="a deployed stack's name: the queue URLs come from its outputs")
-    parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
+    add_queues(parser)
+    parser.add_argument("--types", type=log_types, default=frozenset(), help="only logs of these types, e.g. s,f")
     parser.add_argument(
-        "--dead-letter-queue-url",
-        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
-        help="default: $DEAD_LETTER_QUEUE_URL",
-    )
-    parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
-    parser.add_argument(
-        "--route", type=_route, help="only that route's dead letters (those with no route attribute: default)"
+        "--route", type=route_id, help="only that route's dead letters (those with no route attribute: default)"
     )
     parser.add_argument("--max-messages", type=_positive(int), help="move at most this many messages")
     parser.add_argument("--rate", type=_positive(float), default=DEFAULT_RATE, help="messages per second (5)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,6 +34,7 @@ from ..routes.runtime import poller_routes
 from ..settings import Auth0Settings
 from ..start_points import parse_start_from
 from ..windows import Window
+from .args import log_types
 from .aws import plain_error, stack_outputs
 from .replay import Replayer, ReplayState, ReplayStore, Tally, replay_key
 
@@ -73,13 +73,6 @@ or a duration back from now such as 3d, 12h or 90m; got 'yesterday'
     return point.at
 
 
-def _types(text: str) -> frozenset[str]:
-    types = frozenset(t.strip() for t in text.split(",") if t.strip())
-    if not types or any(not re.fullmatch(r"[a-z0-9_]+", t) for t in types):
-        raise argparse.ArgumentTypeError(f"must be comma-separated log type codes such as s,f; got {text!r}")
-    return types
-
-
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -89,7 +82,7 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--from", dest="start", required=True, metavar="T1", help="first moment included: " + WHEN)
     parser.add_argument("--to", dest="end", required=True, metavar="T2", help="first moment excluded (or now)")
     parser.add_argument("--route", action="append", default=[], metavar="ID", help="only this route (repeatable)")
-    parser.add_argument("--types", type=_types, default=frozenset(), help="only logs of these types, e.g. s,f")
+    parser.add_argument("--types", type=log_types, default=frozenset(), help="only logs of these types, e.g. s,f")
     parser.add_argument("--dry-run", action="store_true", help="count the window's logs by type and route; send none")
     parser.add_argument("--restart", action="store_true", help="forget this replay's progress and start over")
     parser.add_argument("--stack", help="a deployed stack's name: the table and queue URLs come from its outputs")

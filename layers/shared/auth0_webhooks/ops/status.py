@@ -162,13 +162,35 @@ def _depth(sqs: Any, url: str) -> dict[str, int]:
     return {name: int(attributes.get(name, 0)) for name in QUEUE_ATTRIBUTES}
 
 
+def table_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of the checkpoint table (pollers' checkpoints, routes' breakers and records), read consistently."""
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items += page.get("Items", [])
+    return items
+
+
+def route_ids(items: list[dict[str, Any]]) -> list[str]:
+    """The routes the table holds an item for (a breaker or a delivery record), sorted.
+
+    >>> route_ids([{"pk": {"S": "route#siem"}}, {"pk": {"S": "tenant.example"}}, {"pk": {"S": "route#archive"}}])
+    ['archive', 'siem']
+    """
+    keys = (item["pk"]["S"] for item in items)
+    return sorted(key.removeprefix(ROUTE_PREFIX) for key in keys if key.startswith(ROUTE_PREFIX))
+
+
+def routes_status(dynamodb: Any, table: str, routes: list[str], waiting: int, now: datetime) -> tuple[RouteStatus, ...]:
+    """Each route's breaker, record and verdict (``waiting``: messages in the main queue)."""
+    breaker, records = BreakerStore(dynamodb, table), RecordStore(dynamodb, table)
+    return tuple(route_status(route, breaker, records, waiting, now) for route in routes)
+
+
 def gather(
     dynamodb: Any, sqs: Any, table: str, queue_url: str, dead_letter_queue_url: str, now: datetime
 ) -> StackStatus:
     """Everything ``status`` shows, read once."""
-    items: list[dict[str, Any]] = []
-    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-        items += page.get("Items", [])
+    items = table_items(dynamodb, table)
     main, dead = _depth(sqs, queue_url), _depth(sqs, dead_letter_queue_url)
     waiting = main["ApproximateNumberOfMessages"] + main["ApproximateNumberOfMessagesDelayed"]
     dead_letters = sum(dead.values())
@@ -179,18 +201,12 @@ def gather(
         dead_letters,
         f"{dead_letters} dead letters: see `auth0-webhooks redrive`" if dead_letters else "healthy",
     )
-    breaker, records = BreakerStore(dynamodb, table), RecordStore(dynamodb, table)
-    keys = sorted(item["pk"]["S"] for item in items)
     pollers = tuple(
         poller_status(item["pk"]["S"], item, now)
         for item in sorted(items, key=lambda i: i["pk"]["S"])
         if not item["pk"]["S"].startswith(ROUTE_PREFIX) and "log_id" in item
     )
-    routes = tuple(
-        route_status(key.removeprefix(ROUTE_PREFIX), breaker, records, waiting, now)
-        for key in keys
-        if key.startswith(ROUTE_PREFIX)
-    )
+    routes = routes_status(dynamodb, table, route_ids(items), waiting, now)
     at = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return StackStatus(at, pollers, routes, queue)
 

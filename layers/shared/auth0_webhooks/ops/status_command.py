@@ -12,11 +12,10 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import OperatorError, plain_error, stack_queues
+from .aws import OperatorError, plain_error, stack_queues, stack_table
 from .status import StackStatus, gather, render
 
 PROG = "auth0-webhooks status"
@@ -26,30 +25,26 @@ SUMMARY = "the stack at a glance: the poller, each route's breaker and record, t
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=SUMMARY[0].upper() + SUMMARY[1:] + ".")
     add_target(parser)
+    add_queues(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    return parser
+
+
+def add_target(parser: argparse.ArgumentParser) -> None:
+    """The options that name a stack or its checkpoint table (shared with ``routes list|pause|resume``)."""
+    parser.add_argument("--stack", help="a deployed stack's name: the table and queues come from its outputs")
+    parser.add_argument("--table", default=os.environ.get("CHECKPOINT_TABLE"), help="default: $CHECKPOINT_TABLE")
+    parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
+
+
+def add_queues(parser: argparse.ArgumentParser) -> None:
+    """The options that name the main and dead-letter queues (shared with ``redrive``)."""
     parser.add_argument("--queue-url", default=os.environ.get("QUEUE_URL"), help="default: $QUEUE_URL")
     parser.add_argument(
         "--dead-letter-queue-url",
         default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
         help="default: $DEAD_LETTER_QUEUE_URL",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON for machines")
-    return parser
-
-
-def add_target(parser: argparse.ArgumentParser) -> None:
-    """The options that name a stack or its checkpoint table (shared with ``route``)."""
-    parser.add_argument("--stack", help="a deployed stack's name: the table and queues come from its outputs")
-    parser.add_argument("--table", default=os.environ.get("CHECKPOINT_TABLE"), help="default: $CHECKPOINT_TABLE")
-    parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
-
-
-def stack_table(cloudformation: Any, stack: str) -> str:
-    """The checkpoint table from a deployed stack's output ``CheckpointTableName``."""
-    stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if "CheckpointTableName" not in outputs:
-        raise OperatorError(f"stack {stack} has no output CheckpointTableName: is it an auth0-webhooks stack?")
-    return str(outputs["CheckpointTableName"])
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

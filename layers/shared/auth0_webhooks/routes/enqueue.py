@@ -36,15 +36,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..dead_letters import dead_letter_message
+from ..dead_letters import ROUTE, malformed_log
 from ..log_entry import log_id
 from ..messages import Message, dumps
 from ..queue import batch_messages
 from .formats import DEFAULT_ROUTE_ID
 from .plan import CompiledRoute
-
-MALFORMED_REASON = "malformed log: no log_id or _id"
-ROUTE_ATTRIBUTE = "route"  # absent: the default route
 
 
 @dataclass
@@ -65,7 +62,7 @@ def page_messages(
     logs: list[tuple[Mapping[str, Any], str | None]] = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, Mapping) or log_id(entry) is None:
-            plan.messages.append(dead_letter_message(entry, MALFORMED_REASON))
+            plan.messages.append(malformed_log(entry))
         else:
             logs.append((entry, texts[index] if texts is not None else None))
     chunk_size = len(logs) if len(routes) == 1 else batch_size  # one route: a page packs as it always did
@@ -100,7 +97,7 @@ def _route_messages(
 def _tagged(message: Message, route_id: str) -> Message:
     if route_id == DEFAULT_ROUTE_ID:
         return message
-    attributes = {**message.attributes, ROUTE_ATTRIBUTE: route_id}
+    attributes = {**message.attributes, ROUTE: route_id}  # absent: the default route
     if not message.dead_letter:
         attributes["webhook_id"] = f"{route_id}_{message.attributes['webhook_id']}"
     return replace(message, attributes=attributes)

@@ -15,14 +15,14 @@ what it still could not put: nothing is dropped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .formats import log_id
+from ..log_entry import log_id
+from ..records import encode
 
 SOURCE = "auth0-webhooks"
 DETAIL_TYPE = "Auth0 log"
@@ -65,13 +65,13 @@ def build_entries(logs: Sequence[Mapping[str, Any]], bus: str) -> tuple[list[Ent
     """PutEvents entries for ``logs`` in order, and the logs too large for one entry."""
     entries, too_large = [], []
     for log in logs:
-        detail = json.dumps(log, ensure_ascii=False, separators=(",", ":"))
+        detail = encode(log)  # compact UTF-8 JSON; text UTF-8 cannot carry, escaped
         size = len(SOURCE) + len(DETAIL_TYPE) + len(detail.encode("utf-8"))
         if size > MAX_ENTRY_BYTES:
-            too_large.append(NotPut(log_id(log), f"entry of {size} bytes, over EventBridge's {MAX_ENTRY_BYTES}"))
+            too_large.append(NotPut(log_id(log) or "", f"entry of {size} bytes, over EventBridge's {MAX_ENTRY_BYTES}"))
             continue
         entry = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": detail, "EventBusName": bus}
-        entries.append(Entry(log_id(log), entry, size))
+        entries.append(Entry(log_id(log) or "", entry, size))
     return entries, too_large
 
 

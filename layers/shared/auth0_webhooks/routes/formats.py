@@ -16,11 +16,12 @@ the signature covers those bytes, the bytes sent.
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..log_entry import log_id
+from ..records import encode as encode_json
 from ..signing import batch_id
 from .model import Compression, Format
 
@@ -64,11 +65,6 @@ def webhook_id(route_id: str, body: Body, format: Format) -> str:
     return base if route_id == DEFAULT_ROUTE_ID else f"{route_id}_{base}"
 
 
-def log_id(log: Mapping[str, Any]) -> str:
-    value = log.get("log_id") or log.get("_id")
-    return value if isinstance(value, str) else ""
-
-
 def encode(
     logs: Sequence[Mapping[str, Any]], format: Format, compression: Compression = "none", batch_size: int = 100
 ) -> list[Body]:
@@ -82,31 +78,16 @@ def encode(
         if compression == "gzip":
             content = gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)
             headers["Content-Encoding"] = "gzip"
-        bodies.append(Body(content, headers, tuple(log_id(log) for log in chunk)))
+        bodies.append(Body(content, headers, tuple(log_id(log) or "" for log in chunk)))
     return bodies
 
 
 def _serialize(logs: Sequence[Mapping[str, Any]], format: Format) -> bytes:
     items: Sequence[Any] = logs
     if format.startswith("logstream"):
-        items = [{"log_id": log_id(log), "data": log} for log in logs]
+        items = [{"log_id": log_id(log) or "", "data": log} for log in logs]
     if format.endswith("jsonlines"):
-        return "".join(_dumps(item) + "\n" for item in items).encode("utf-8")
+        return "".join(encode_json(item) + "\n" for item in items).encode("utf-8")
     if format in _ONE_PER_BODY:
-        return _dumps(items[0]).encode("utf-8")
-    return _dumps(items).encode("utf-8")
-
-
-def _dumps(value: Any) -> str:
-    """Compact JSON, UTF-8 kept as is, unless it holds text UTF-8 cannot carry (a lone surrogate
-    from a ``\\ud800`` escape): then escaped, as Auth0 wrote it.
-
-    >>> _dumps({"a": "é"}), _dumps({"a": json.loads('"\\\\ud800"')})
-    ('{"a":"é"}', '{"a":"\\\\ud800"}')
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":"))
-    return text
+        return encode_json(items[0]).encode("utf-8")
+    return encode_json(items).encode("utf-8")

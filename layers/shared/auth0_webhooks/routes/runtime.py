@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from ..env import _fetch_secret
+from ..env import fetch_secret
 from .load import parse_routes, read_yaml
 from .model import Route
 from .plan import CompiledRoute, compile_route
@@ -57,4 +57,4 @@ def _hash_key(route: Route) -> bytes | None:
     secret = route.pii.hash_key_secret
     if secret is None or not route.pii.hash:
         return None
-    return _fetch_secret(f"route {route.id}: pii.hash_key_secret", secret.name).encode("utf-8")
+    return fetch_secret(f"route {route.id}: pii.hash_key_secret", secret.name).encode("utf-8")
