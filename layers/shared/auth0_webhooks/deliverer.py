@@ -68,7 +68,7 @@ from .health.breaker import Admit, Breaker, BreakerEvent, BreakerStore
 from .health.holds import hold, hold_delay
 from .health.record import RecordStore
 from .health.route_health import RouteHealth
-from .log_entry import LogEntry, log_ids, log_time
+from .log_entry import LogEntry, log_ids, oldest_time
 from .messages import Message, logs_message
 from .metrics import ROUTES_PAUSED
 from .queue import LogQueue
@@ -424,11 +424,12 @@ class Deliverer:
         return redact(text, self.alerts.secrets)
 
     def _count(self, delivered: list[dict[str, Any]], failed: int, destination: Destination, latency_ms: int) -> None:
+        """Count a record's delivered logs (each id once) and the age of its oldest (one date parsed)."""
         self.stats.failed += failed
         if delivered:
-            times = [t for t in map(log_time, delivered) if t is not None]
-            count, newest = len(set(log_ids(delivered))), max(log_ids(delivered))
-            self._delivered(count, newest, min(times) if times else None)
+            ids = log_ids(delivered)
+            count, newest = len(set(ids)), max(ids)
+            self._delivered(count, newest, oldest_time(delivered))
             self.health.delivered(destination.route_id, destination.endpoint, newest, latency_ms, count)
 
     def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:
