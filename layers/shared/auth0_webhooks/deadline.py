@@ -33,8 +33,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from email.message import Message
+from functools import cache
 from typing import Any
 
 import requests

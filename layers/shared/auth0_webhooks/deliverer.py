@@ -218,7 +218,8 @@ class Deliverer:
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
         permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
         transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
-        self._count(delivered, sum(1 for _, outcome in permanent + transient if outcome.sent), destination, latency_ms)
+        ids = parsed.ids if len(delivered) == len(parsed.logs) else log_ids(delivered)  # all delivered: as parsed
+        self._count(delivered, ids, sum(1 for _, o in permanent + transient if o.sent), destination, latency_ms)
         if paused and (permanent or transient):  # the route is paused: its failed logs wait for the probe
             failed = [entry for entry, outcome in outcomes if not outcome.ok]
             await self._hold(record, destination, attempt, failed, whole=not delivered and not parsed.malformed)
@@ -423,11 +424,12 @@ class Deliverer:
         """``text`` with the run's secrets masked and URLs cut to their host: fit for a log line."""
         return redact(text, self.alerts.secrets)
 
-    def _count(self, delivered: list[dict[str, Any]], failed: int, destination: Destination, latency_ms: int) -> None:
-        """Count a record's delivered logs (each id once) and the age of its oldest (one date parsed)."""
+    def _count(
+        self, delivered: list[LogEntry], ids: list[str], failed: int, destination: Destination, latency_ms: int
+    ) -> None:
+        """Count a record's delivered logs (``ids``: theirs, each counted once) and the age of the oldest."""
         self.stats.failed += failed
         if delivered:
-            ids = log_ids(delivered)
             count, newest = len(set(ids)), max(ids)
             self._delivered(count, newest, oldest_time(delivered))
             self.health.delivered(destination.route_id, destination.endpoint, newest, latency_ms, count)
