@@ -23,9 +23,11 @@ Logs come from :class:`devkit.logs.LogFactory`: about 1.4 KB each, every 500th a
 5. Peak memory (peak resident set, as Lambda's "Max Memory Used") of a poller run over 10,000 logs
    and of a deliverer batch.
 6. The cost model: dollars per million logs at AWS list prices (``cost.PRICES``), from the requests
-   the runs above made; and the fixed cost a month of an idle deployment, from template.yaml's own
-   resources (``fixed_cost``: alarms, dashboard, secrets, custom metrics, the schedule's runs, the
-   event source's polling), against a target of under $3.
+   the runs above made (SQS by the 64 KB chunks of each request's payload, its messages' bodies and
+   attributes; DynamoDB by request, the deliverer's routes' breaker and delivery record included);
+   and the fixed cost a month of an idle deployment, from template.yaml's own resources (``fixed_cost``:
+   alarms, dashboard, secrets, custom metrics, the schedule's runs, the event source's polling),
+   against a target of under $3.
 7. Latency from a log's date to its delivery on the default one-minute schedule (median and 95th
    percentile): one poller run over a minute's new logs and their delivery, timed, plus the wait
    for the next run from 0 to 60 s alike (``devkit.latency``); the baseline is that wait alone.

@@ -85,6 +85,20 @@ def cost_lines(poller: Counts, deliverer: Counts) -> list[tuple[str, float, str]
                 " one DeleteMessageBatch an invocation",
             )
         )
+        reads = deliverer.dynamodb["GetItem"]
+        writes = sum(count for operation, count in deliverer.dynamodb.items() if operation != "GetItem")
+        if reads or writes:
+            invocations = max(1, deliverer.invocations)
+            lines.append(
+                (
+                    "DynamoDB: the routes' breaker and delivery record",
+                    (writes * p["dynamodb_write_unit"] + reads * p["dynamodb_read_unit"]) * per_log,
+                    f"{writes} writes and {reads} consistent reads for {deliverer.logs:,} logs"
+                    f" ({(writes + reads) / invocations:.0f} an invocation of"
+                    f" {deliverer.logs / invocations:,.0f} logs),"
+                    " a unit each (the item is under 1 KB while no failure is recorded)",
+                )
+            )
         lines.append(
             (
                 "Data transfer out to the webhook",

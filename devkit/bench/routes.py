@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from ..lambda_context import LambdaContext
 from ..tenant import LocalTenant
 from .config import CLIENT_ID, CLIENT_SECRET, ROUNDS, Counts, Figure
-from .tools import Receiver, receive_events
+from .tools import Receiver, count_aws_requests, receive_events
 
 if TYPE_CHECKING:
     from .runner import Bench
@@ -174,11 +174,12 @@ def gzip_delivery(bench: Bench) -> None:
         try:
             deliver(events[0], LambdaContext(60))  # a warm container, as in the delivery step
             log_bytes, cpu = bench.stdout.bytes, time.process_time()
-            for event in events[1:]:
-                started = time.perf_counter()
-                response = deliver(event, LambdaContext(60))
-                counts.seconds += time.perf_counter() - started
-                assert not response["batchItemFailures"], response
+            with count_aws_requests(counts):
+                for event in events[1:]:
+                    started = time.perf_counter()
+                    response = deliver(event, LambdaContext(60))
+                    counts.seconds += time.perf_counter() - started
+                    assert not response["batchItemFailures"], response
             counts.cpu_seconds = time.process_time() - cpu
             counts.log_bytes = bench.stdout.bytes - log_bytes
         finally:

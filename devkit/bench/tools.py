@@ -27,16 +27,46 @@ def bucket_level(bucket: TokenBucket) -> float:
         return min(float(bucket.burst), bucket.tokens + (time.monotonic() - bucket.at) * (bucket.rate or 0.0))
 
 
+def sqs_payload_bytes(body: bytes | str | None) -> int:
+    """The payload SQS bills a request by: its messages' bodies and attributes, not the request's JSON.
+
+    The JSON protocol escapes each body again (every quote, every non-ASCII character), which
+    SQS does not count. A body that is not a message request counts as it is.
+
+    >>> entry = {"MessageBody": '{"a":"é"}', "MessageAttributes": {"n": {"DataType": "Number", "StringValue": "1"}}}
+    >>> sqs_payload_bytes(json.dumps({"QueueUrl": "q", "Entries": [entry, entry]}))
+    36
+    """
+    raw = body.encode() if isinstance(body, str) else body or b""
+    try:
+        request = json.loads(raw)
+    except ValueError:
+        return len(raw)
+    messages = request.get("Entries", [request]) if isinstance(request, dict) else []
+    if not any(isinstance(m, dict) and "MessageBody" in m for m in messages):
+        return len(raw)
+    total = 0
+    for message in messages:
+        total += len(message.get("MessageBody", "").encode())
+        for name, value in (message.get("MessageAttributes") or {}).items():
+            total += len(name.encode()) + len(value.get("DataType", "").encode())
+            total += len(value.get("StringValue", "").encode())
+    return total
+
+
 @contextlib.contextmanager
 def count_aws_requests(counts: Counts) -> Iterator[None]:
-    """Count the SQS and DynamoDB requests the library's clients send (botocore's before-send event)."""
+    """Count the SQS and DynamoDB requests the library's clients send (botocore's before-send event).
+
+    SQS bills each 64 KB chunk of a request's payload (:func:`sqs_payload_bytes`) as one request.
+    """
     from auth0_webhooks import clients
 
     def on_send(request: Any, event_name: str, **_: Any) -> None:
         service, operation = event_name.split(".")[1:3]
         if service == "sqs":
             counts.sqs_requests[operation] += 1
-            counts.sqs_chunks += max(1, math.ceil(len(request.body or b"") / CHUNK))
+            counts.sqs_chunks += max(1, math.ceil(sqs_payload_bytes(request.body) / CHUNK))
         else:
             counts.dynamodb[operation] += 1
 

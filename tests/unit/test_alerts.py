@@ -59,3 +59,18 @@ def test_the_outbox_sends_off_the_caller_and_holds_back_what_runs_out_of_time(sl
         late.send(lambda: alerts.poller_failed("two", None))
         assert late.flush(5.0) == 0
     assert alerts.suppressed == 1 and len(slack.payloads) == 1
+
+
+def test_an_alert_whose_turn_comes_after_the_budget_is_held_back_with_a_warning(slack, caplog):
+    # an earlier post took the whole budget (cut at its deadline): the next one never starts, and says so
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = [100.0]
+    alerts = SlackAlerts(Secret(f"{slack.url}/services/outbox"))
+    with ThreadPoolExecutor(1) as executor:
+        outbox = AlertOutbox(alerts, executor, budget_seconds=2.0, clock=lambda: now[0])
+        now[0] += 2.0  # the budget is spent before this alert's turn
+        outbox.send(lambda: alerts.poller_failed("late", None))
+        assert outbox.flush(5.0) == 0
+    assert alerts.suppressed == 1 and slack.payloads == []
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == ["Slack alerts not sent in time"]

@@ -7,7 +7,16 @@ import threading
 import pytest
 import requests
 from auth0_webhooks import clients
-from auth0_webhooks.deadline import MAX_ANSWER_BYTES, deadline, decode_text, read_capped
+from auth0_webhooks.deadline import (
+    COMPACT_AFTER_CANCELLED,
+    MAX_ANSWER_BYTES,
+    Watchdog,
+    Watchdogs,
+    deadline,
+    decode_text,
+    read_capped,
+    watchdogs,
+)
 from auth0_webhooks.webhook import WebhookClient
 
 from devkit.peers import MisbehavingPeer
@@ -82,3 +91,67 @@ def test_text_without_a_charset_is_read_as_utf8_not_latin1():
     assert decode_text("Données refusées".encode(), "text/plain") == "Données refusées"
     assert decode_text(b"\xff ok", None) == "\ufffd ok"
     assert decode_text(b"caf\xe9", "text/plain; charset=iso-8859-1") == "café"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_watchdogs_fire_in_deadline_order_and_never_once_cancelled():
+    clock = FakeClock()
+    dogs = Watchdogs(clock, autostart=False)
+    seconds = [7.0, 1.0, 5.0, 3.0, 3.0, 9.0, 2.0]
+    watches = [Watchdog(s, dogs) for s in seconds]
+    for watch in watches:
+        watch.start()
+    watches[2].stop()  # 5 s: cancelled before its deadline
+    watches[6].stop()  # 2 s: cancelled while at the top
+
+    assert dogs.due(clock.now + 0.5) == []
+    assert dogs.due(clock.now + 3.0) == [watches[1], watches[3], watches[4]]  # 1 s, then the two 3 s in order
+    assert dogs.due(clock.now + 100.0) == [watches[0], watches[5]]
+    assert [watch.fired for watch in watches] == [True, True, False, True, True, True, False]
+    assert len(dogs) == 0 and dogs.due(clock.now + 1000.0) == []
+
+
+def test_many_cancelled_watchdogs_do_not_pile_up():
+    clock = FakeClock()
+    dogs = Watchdogs(clock, autostart=False)
+    keep = Watchdog(60.0, dogs)
+    keep.start()
+    for _ in range(10 * COMPACT_AFTER_CANCELLED):  # each request's watchdog, stopped when its answer came
+        watch = Watchdog(30.0, dogs)
+        watch.start()
+        watch.stop()
+        clock.now += 0.001
+    assert len(dogs) == 1
+    assert len(dogs._heap) <= 2 * COMPACT_AFTER_CANCELLED  # dead entries are dropped, not kept for 30 s
+    assert dogs.due(clock.now + 60.0) == [keep] and keep.fired
+
+
+def test_a_watchdog_stopped_as_it_is_due_does_not_report_fired():
+    clock = FakeClock()
+    dogs = Watchdogs(clock, autostart=False)
+    watch = Watchdog(1.0, dogs)
+    watch.start()
+    with dogs._condition:
+        due = dogs._pop_due(clock.now + 1.0)  # the thread took it off the heap ...
+    watch.stop()  # ... and the exchange ended before it could fire
+    for late in due:
+        late.fire()
+    assert due == [watch] and not watch.fired
+
+
+def test_one_thread_watches_every_deadline():
+    before = {thread.ident for thread in threading.enumerate()}
+    with deadline(30.0):
+        pass  # the process's watchdog thread exists from the first deadline on
+    started = {thread.ident for thread in threading.enumerate()} - before
+    with deadline(30.0), deadline(20.0), deadline(10.0):
+        assert len(watchdogs()) >= 3
+        assert {thread.ident for thread in threading.enumerate()} - before <= started
+    assert [thread.name for thread in threading.enumerate()].count("deadline-watchdogs") == 1

@@ -187,8 +187,9 @@ class AlertOutbox:
 
     def _run(self, alert: Callable[[], bool]) -> bool:
         left = self.until - self.clock()
-        if left <= 0:
+        if left <= 0:  # its turn came after the budget (an earlier post took it all)
             self.alerts.hold_back()
+            logger.warning("Slack alerts not sent in time", extra={"held_back": 1})
             return False
         with deadline(left):
             return alert()

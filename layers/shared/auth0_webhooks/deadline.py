@@ -1,8 +1,9 @@
 """A deadline on a whole HTTP exchange, and a cap on how much of an answer is read.
 
 ``requests``' ``timeout`` bounds each socket read, not the exchange: a peer that trickles
-its headers or body one byte a second never trips it. Here a watchdog timer shuts the
-socket of every connection the exchange used when its deadline passes, so the blocked read
+its headers or body one byte a second never trips it. Here a watchdog shuts the
+socket of every connection the exchange used when its deadline passes (one thread watches
+every deadline of the process: :class:`Watchdogs`), so the blocked read
 fails at once (as a ``requests.ConnectionError``). The connection pools of
 :func:`clients.http_session` register each connection they hand out with the calling
 thread's current watchdog, so any request made inside ``with deadline(seconds):`` is covered::
@@ -24,11 +25,16 @@ False
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import Message
+from functools import cache
 from typing import Any
 
 import requests
@@ -36,21 +42,29 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-MAX_DEADLINE_SECONDS = 86_400.0  # an infinite deadline is a day (threading.Timer needs a number)
+MAX_DEADLINE_SECONDS = 86_400.0  # an infinite deadline is a day
 MAX_ANSWER_BYTES = 4096  # of a peer's answer body we ever read: enough for an error message
+# the heap is rebuilt without its cancelled entries once they are this many and over half of it
+COMPACT_AFTER_CANCELLED = 64
 
 _current = threading.local()
 
 
 class Watchdog:
-    """Shuts the sockets of the connections it watches once its timer fires."""
+    """Shuts the sockets of the connections it watches once its deadline passes.
 
-    def __init__(self, seconds: float) -> None:
+    :meth:`start` puts its deadline on the process's :class:`Watchdogs` (one thread for all);
+    :meth:`stop` takes it off. A watchdog stopped before its deadline never fires.
+    """
+
+    def __init__(self, seconds: float, watchdogs: Watchdogs | None = None) -> None:
         self.fired = False
+        self.seconds = min(max(0.0, seconds), MAX_DEADLINE_SECONDS)
+        self.done = False  # fired or cancelled: its heap entry is dead (guarded by its Watchdogs' lock)
+        self._stopped = False
+        self._watchdogs = watchdogs
         self._connections: list[tuple[Any, socket.socket | None]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(min(max(0.0, seconds), MAX_DEADLINE_SECONDS), self._fire)
-        self._timer.daemon = True
 
     def watch(self, connection: Any) -> None:
         sock = getattr(connection, "sock", None)
@@ -59,19 +73,26 @@ class Watchdog:
             if self.fired:
                 _shut(sock)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline passed: shut every watched socket (so that a blocked read fails at once)."""
         with self._lock:
+            if self._stopped:  # stopped as its deadline came: the exchange ended in time
+                return
             self.fired = True
             for _, sock in self._connections:
                 _shut(sock)
 
     def start(self) -> None:
-        self._timer.start()
+        if self._watchdogs is None:
+            self._watchdogs = watchdogs()
+        self._watchdogs.add(self)
 
     def stop(self) -> None:
         """End the watch; if it fired, close the connections (they may be back in their pool)."""
-        self._timer.cancel()
+        if self._watchdogs is not None:
+            self._watchdogs.cancel(self)
         with self._lock:
+            self._stopped = True
             if self.fired:
                 for connection, sock in self._connections:
                     if connection.sock is sock:  # not reconnected by another thread since
@@ -79,6 +100,98 @@ class Watchdog:
                     elif sock is not None:
                         sock.close()  # http.client let go of it; the answer we abandoned still held it
             self._connections.clear()
+
+
+class Watchdogs:
+    """Every watchdog of the process on one thread: a heap of deadlines, the earliest first.
+
+    A request used to start a ``threading.Timer`` (a new thread) of its own; here one daemon thread
+    waits on a condition for the earliest deadline, fires what is due, and waits again. A cancelled
+    watchdog is only marked done: its entry is dropped when it reaches the top, or when the heap
+    is rebuilt because most of it is dead. ``clock`` is injectable; with ``autostart=False`` no
+    thread runs and :meth:`due` is called by hand (tests).
+
+    >>> now = [0.0]
+    >>> dogs = Watchdogs(clock=lambda: now[0], autostart=False)
+    >>> late, early = Watchdog(5.0, dogs), Watchdog(1.0, dogs)
+    >>> late.start(); early.start()
+    >>> dogs.due(0.5), dogs.due(1.0) == [early], early.fired, len(dogs)
+    ([], True, True, 1)
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, autostart: bool = True) -> None:
+        self._clock, self._autostart = clock, autostart
+        self._heap: list[tuple[float, int, Watchdog]] = []
+        self._order = itertools.count()  # ties fire in the order they were added
+        self._cancelled = 0  # dead entries still in the heap
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        """Watchdogs waiting for their deadline."""
+        with self._condition:
+            return len(self._heap) - self._cancelled
+
+    def add(self, watchdog: Watchdog) -> None:
+        at = self._clock() + watchdog.seconds
+        with self._condition:
+            heapq.heappush(self._heap, (at, next(self._order), watchdog))
+            if self._heap[0][2] is watchdog:  # the new earliest: the thread waits for it instead
+                self._condition.notify()
+            if self._thread is None and self._autostart:
+                self._thread = threading.Thread(target=self._run, name="deadline-watchdogs", daemon=True)
+                self._thread.start()
+
+    def cancel(self, watchdog: Watchdog) -> None:
+        with self._condition:
+            if watchdog.done:
+                return
+            watchdog.done = True
+            self._cancelled += 1
+            if self._cancelled >= COMPACT_AFTER_CANCELLED and 2 * self._cancelled > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    def due(self, now: float) -> list[Watchdog]:
+        """Fire the watchdogs whose deadline is ``now`` or earlier, earliest first; returns them."""
+        with self._condition:
+            fired = self._pop_due(now)
+        for watchdog in fired:
+            watchdog.fire()
+        return fired
+
+    def _pop_due(self, now: float) -> list[Watchdog]:
+        """(Lock held.) Take the due watchdogs off the heap, and the dead ones on its top."""
+        due = []
+        while self._heap and (self._heap[0][2].done or self._heap[0][0] <= now):
+            _, _, watchdog = heapq.heappop(self._heap)
+            if watchdog.done:
+                self._cancelled -= 1
+                continue
+            watchdog.done = True
+            due.append(watchdog)
+        return due
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                fired = self._pop_due(self._clock())
+                if not fired:
+                    wait = self._heap[0][0] - self._clock() if self._heap else None
+                    self._condition.wait(wait)
+                    continue
+            for watchdog in fired:  # outside the lock: shutting a socket may take a moment
+                watchdog.fire()
+
+
+@cache
+def watchdogs() -> Watchdogs:
+    """The process's watchdogs (made anew in a forked child: the thread does not survive a fork)."""
+    return Watchdogs()
+
+
+os.register_at_fork(after_in_child=watchdogs.cache_clear)
 
 
 def _shut(sock: socket.socket | None) -> None:

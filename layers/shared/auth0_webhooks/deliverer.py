@@ -68,7 +68,7 @@ from .health.breaker import Admit, Breaker, BreakerEvent, BreakerStore
 from .health.holds import hold, hold_delay
 from .health.record import RecordStore
 from .health.route_health import RouteHealth
-from .log_entry import LogEntry, log_ids, log_time
+from .log_entry import LogEntry, log_ids, oldest_time
 from .messages import Message, logs_message
 from .metrics import ROUTES_PAUSED
 from .queue import LogQueue
@@ -218,7 +218,8 @@ class Deliverer:
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
         permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
         transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
-        self._count(delivered, sum(1 for _, outcome in permanent + transient if outcome.sent), destination, latency_ms)
+        ids = parsed.ids if len(delivered) == len(parsed.logs) else log_ids(delivered)  # all delivered: as parsed
+        self._count(delivered, ids, sum(1 for _, o in permanent + transient if o.sent), destination, latency_ms)
         if paused and (permanent or transient):  # the route is paused: its failed logs wait for the probe
             failed = [entry for entry, outcome in outcomes if not outcome.ok]
             await self._hold(record, destination, attempt, failed, whole=not delivered and not parsed.malformed)
@@ -423,12 +424,14 @@ class Deliverer:
         """``text`` with the run's secrets masked and URLs cut to their host: fit for a log line."""
         return redact(text, self.alerts.secrets)
 
-    def _count(self, delivered: list[dict[str, Any]], failed: int, destination: Destination, latency_ms: int) -> None:
+    def _count(
+        self, delivered: list[LogEntry], ids: list[str], failed: int, destination: Destination, latency_ms: int
+    ) -> None:
+        """Count a record's delivered logs (``ids``: theirs, each counted once) and the age of the oldest."""
         self.stats.failed += failed
         if delivered:
-            times = [t for t in map(log_time, delivered) if t is not None]
-            count, newest = len(set(log_ids(delivered))), max(log_ids(delivered))
-            self._delivered(count, newest, min(times) if times else None)
+            count, newest = len(set(ids)), max(ids)
+            self._delivered(count, newest, oldest_time(delivered))
             self.health.delivered(destination.route_id, destination.endpoint, newest, latency_ms, count)
 
     def _delivered(self, count: int, last_log_id: str, oldest: float | None) -> None:

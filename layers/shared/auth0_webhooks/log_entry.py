@@ -41,6 +41,33 @@ def log_time(entry: Any) -> float | None:
     return parse_date(entry.get("date") if isinstance(entry, dict) else None)
 
 
+def oldest_time(entries: Iterable[Any]) -> float | None:
+    """The oldest ``date`` of the entries as UNIX seconds; ``None`` if none has a readable date.
+
+    Auth0 writes every date in one form (``2025-03-10T14:22:06.981Z``): dates of that one
+    length and ending compare as strings, so only the oldest is parsed. Dates in mixed forms
+    are each parsed, as :func:`log_time` would.
+
+    >>> oldest_time([{"date": "2025-03-10T14:22:07.000Z"}, {"date": "2025-03-10T14:22:06.981Z"}, {}])
+    1741616526.981
+    >>> oldest_time([{"date": "2025-03-10T15:22:06+01:00"}, {"date": "2025-03-10T14:22:07Z"}, {"date": "soon"}])
+    1741616526.0
+    >>> oldest_time([{"type": "s"}]) is None
+    True
+    """
+    values = [entry.get("date") for entry in entries if isinstance(entry, dict)]
+    dates: list[str] = [date for date in values if isinstance(date, str)]
+    if not dates:
+        return None
+    oldest = min(dates)
+    if oldest.endswith("Z") and all(len(date) == len(oldest) and date.endswith("Z") for date in dates):
+        seconds = parse_date(oldest)
+        if seconds is not None:
+            return seconds
+    times = [seconds for seconds in map(parse_date, dates) if seconds is not None]
+    return min(times) if times else None
+
+
 def parse_date(date: Any) -> float | None:
     """An ISO-8601 date (Auth0's ``…Z`` form included) as UNIX seconds; ``None`` if it is not one."""
     if not isinstance(date, str):

@@ -2,8 +2,8 @@
 its attempt number, its route, and each log's JSON for a request or a message.
 
 >>> parsed = parse('[{"log_id": "900a", "type": "s"}, {"type": "f"}]')
->>> parsed.logs, parsed.malformed
-([{'log_id': '900a', 'type': 's'}], [{'type': 'f'}])
+>>> parsed.logs, parsed.malformed, parsed.ids
+([{'log_id': '900a', 'type': 's'}], [{'type': 'f'}], ['900a'])
 >>> parse("not json") is None, parse('"a string"') is None
 (True, True)
 """
@@ -11,7 +11,7 @@ its attempt number, its route, and each log's JSON for a request or a message.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -26,6 +26,7 @@ class Parsed:
     logs: list[dict[str, Any]]
     malformed: list[Any]
     array: bool  # the body is a JSON array (a batch), not one object
+    ids: list[str] = field(default_factory=list)  # each log's id, in the order of ``logs`` (read once, here)
 
 
 def parse(body: str) -> Parsed | None:
@@ -41,7 +42,12 @@ def parse(body: str) -> Parsed | None:
         return None
     parsed = Parsed([], [], array)
     for entry in value:
-        (parsed.logs if log_id(entry) is not None else parsed.malformed).append(entry)
+        entry_id = log_id(entry)
+        if entry_id is None:
+            parsed.malformed.append(entry)
+        else:
+            parsed.logs.append(entry)
+            parsed.ids.append(entry_id)
     return parsed
 
 
