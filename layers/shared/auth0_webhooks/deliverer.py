@@ -69,7 +69,7 @@ from .health.holds import hold, hold_delay
 from .health.record import RecordStore
 from .health.route_health import RouteHealth
 from .log_entry import LogEntry, log_ids, log_time
-from .messages import Message, logs_message
+from .messages import REPLAYED, Message, logs_message
 from .metrics import ROUTES_PAUSED
 from .queue import LogQueue
 from .records import attempt_of, encode, parse, replayed, route_of
@@ -202,11 +202,11 @@ class Deliverer:
                 await self._hold(record, destination, attempt, parsed.logs, whole=True)
                 return
         for entry in parsed.malformed:
-            await self._dead_letter_entry(entry, "malformed log: no log_id or _id", attempt, route)
+            await self._dead_letter_entry(record, entry, "malformed log: no log_id or _id", attempt, route)
         if not parsed.logs:
             return
         if destination is None:  # not this deliverer's: kept, with the route, for redrive once it is known
-            await self._dead_letter(parsed.logs, f"unknown route {route}", None, attempt, route)
+            await self._dead_letter(record, parsed.logs, f"unknown route {route}", None, attempt, route)
             self.stats.failed += len(parsed.logs)
             self._alert(route, "", parsed.logs, None, f"unknown route {route}", "sent to the dead-letter queue")
             return
@@ -225,7 +225,7 @@ class Deliverer:
             return
         for (status, error), entries in _by_failure(permanent).items():
             reason = f"webhook refused it: {error}" if status is not None else error  # else never sent
-            await self._dead_letter(entries, reason, status, attempt, route)
+            await self._dead_letter(record, entries, reason, status, attempt, route)
             self._alert(route, destination.endpoint, entries, status, error, "sent to the dead-letter queue")
         if transient:
             whole = len(transient) == len(outcomes) and not parsed.malformed
@@ -251,7 +251,9 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(hold, self.sqs, self.queue.queue_url, record, seconds)
         else:
-            again = _message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route}, delay=hold_delay(seconds))
+            again = _message(
+                entries, {ATTEMPTS: str(attempt - 1), ROUTE: route, **_kept(record)}, delay=hold_delay(seconds)
+            )
             await asyncio.to_thread(self.queue.send, [again])
         self.stats.held += len(entries)
         self.health.count(route, destination.endpoint, held=len(entries))
@@ -339,11 +341,12 @@ class Deliverer:
         if not any(outcome.sent for _, outcome in failures):  # no time to try: not an attempt
             if whole:
                 raise RetryLater(last.error)
-            await asyncio.to_thread(self.queue.send, [_message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route})])
+            again = _message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route, **_kept(record)})
+            await asyncio.to_thread(self.queue.send, [again])
             return
         if attempt >= self.max_receive_count:
             reason = f"gave up after {attempt} attempts: {last.error}"
-            await self._dead_letter(entries, reason, last.status, attempt, route)
+            await self._dead_letter(record, entries, reason, last.status, attempt, route)
             self._alert(route, destination.endpoint, entries, last.status, last.error, "dead-lettered")
             return
         retry_after = max((outcome.retry_after or 0.0) for _, outcome in failures)
@@ -357,7 +360,9 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(self._hide, record, delay)
             raise RetryLater(f"attempt {attempt} failed: {last.error}; next in about {delay}s")
-        again = _message(entries, {ATTEMPTS: str(attempt), ROUTE: route}, delay=min(delay, MAX_DELAY_SECONDS))
+        again = _message(
+            entries, {ATTEMPTS: str(attempt), ROUTE: route, **_kept(record)}, delay=min(delay, MAX_DELAY_SECONDS)
+        )
         await asyncio.to_thread(self.queue.send, [again])
 
     def _hide(self, record: SQSRecord, seconds: int) -> None:
@@ -369,10 +374,10 @@ class Deliverer:
             logger.warning("could not set the retry delay", extra={"error": type(error).__name__})
 
     async def _dead_letter(
-        self, entries: list[LogEntry], reason: str, status: int | None, attempt: int, route: str
+        self, record: SQSRecord, entries: list[LogEntry], reason: str, status: int | None, attempt: int, route: str
     ) -> None:
         reason = self._safe(reason)
-        extra = {**why(reason, status, attempt), ROUTE: route}
+        extra = {**why(reason, status, attempt), ROUTE: route, **_kept(record)}
         await asyncio.to_thread(self.queue.send, [_message(entries, extra, dead_letter=True)])
         self.stats.dead_lettered += len(entries)
         self._dead_lettered_on(route, len(entries))
@@ -381,9 +386,9 @@ class Deliverer:
             extra={"log_count": len(entries), "status": status, "reason": reason, "route": self._safe(route)},
         )
 
-    async def _dead_letter_entry(self, entry: Any, reason: str, attempt: int, route: str) -> None:
+    async def _dead_letter_entry(self, record: SQSRecord, entry: Any, reason: str, attempt: int, route: str) -> None:
         message = dead_letter_message(entry, reason, attempt)
-        message = replace(message, attributes={**message.attributes, ROUTE: route})
+        message = replace(message, attributes={**message.attributes, ROUTE: route, **_kept(record)})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
         self._dead_lettered_on(route, 1)
@@ -391,7 +396,7 @@ class Deliverer:
 
     async def _dead_letter_raw(self, record: SQSRecord, reason: str, route: str) -> None:
         message = dead_letter_body(record.body, reason, record.message_id)
-        message = replace(message, attributes={**message.attributes, ROUTE: route})
+        message = replace(message, attributes={**message.attributes, ROUTE: route, **_kept(record)})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
         self._dead_lettered_on(route, 1)
@@ -442,6 +447,12 @@ def _message(entries: Sequence[LogEntry], extra: dict[str, str], dead_letter: bo
     """Logs as the poller would queue them, plus ``extra`` attributes."""
     message = logs_message([encode(entry) for entry in entries], entries)
     return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
+
+
+def _kept(record: SQSRecord) -> dict[str, str]:
+    """The record's attributes its logs keep wherever they go next (a retry, a hold, a dead letter):
+    ``replayed``, so that a replayed log is POSTed as replayed however often it comes back."""
+    return {REPLAYED: "true"} if replayed(record) else {}
 
 
 def _per_send(result: list[tuple[LogEntry, Outcome]]) -> list[Outcome]:
