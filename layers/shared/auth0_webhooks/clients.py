@@ -34,6 +34,12 @@ for _name in QUIET_LOGGERS:
 AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
 # EventBridge: one attempt of at most 8 s a call; the destination retries what failed within its deadline
 EVENTS_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
+# DynamoDB calls made against an invocation's deadline (a route's breaker and delivery record, the
+# notification ledger; see budget.py): two attempts of at most 1 s to connect and 1 s to read, and
+# the standard mode's backoff between them (at most 1 s): one call ends within DEADLINE_CALL_SECONDS
+# (botocore's ``max_attempts`` counts retries only: ``total_max_attempts`` counts the first attempt too)
+DEADLINE_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
+DEADLINE_CALL_SECONDS = 2 * (1 + 1) + 1.0
 
 
 @cache
@@ -59,6 +65,12 @@ def sqs() -> SQSClient:
 
 def dynamodb() -> DynamoDBClient:
     client: DynamoDBClient = aws_client("dynamodb")
+    return client
+
+
+def dynamodb_within_deadline() -> DynamoDBClient:
+    """DynamoDB with :data:`DEADLINE_CONFIG`: for calls started only with DEADLINE_CALL_SECONDS left."""
+    client: DynamoDBClient = aws_client("dynamodb", DEADLINE_CONFIG)
     return client
 
 

@@ -70,7 +70,7 @@ from .health.record import RecordStore
 from .health.route_health import RouteHealth
 from .log_entry import LogEntry, log_ids, log_time
 from .messages import REPLAYED, Message, logs_message
-from .metrics import ROUTES_PAUSED
+from .metrics import ROUTES_PAUSED, SHORTFALLS
 from .queue import LogQueue
 from .records import attempt_of, encode, parse, replayed, route_of
 from .redaction import redact
@@ -103,6 +103,7 @@ class DeliveryStats:
     dead_lettered: int = 0
     held: int = 0  # logs put back to wait while their route is paused
     routes_paused: int = 0  # routes seen paused in this invocation (published only when some are)
+    shortfalls: int = 0  # breaker or record calls not made (no time, a conflict, a failed write)
     requests: int = 0
     latencies: list[float] = field(default_factory=list)  # per record: oldest delivered log's age
     last_log_id: str | None = None
@@ -116,6 +117,7 @@ class DeliveryStats:
             "LogsHeld": self.held,
             "WebhookRequests": self.requests,
             **({ROUTES_PAUSED: self.routes_paused} if self.routes_paused else {}),
+            **({SHORTFALLS: self.shortfalls} if self.shortfalls else {}),
         }
 
 
@@ -163,6 +165,7 @@ class Deliverer:
         response = async_process_partial_response(event, record_handler=self.handle, processor=processor)
         self.stats.routes_paused = len(self.health.paused)
         self.health.flush(lambda: self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
+        self.stats.shortfalls = self.health.shortfalls
         self.outbox.send(partial(self.alerts.success, self.stats.delivered, self.stats.last_log_id))
         self.outbox.flush(self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
         return dict(response)
@@ -239,7 +242,7 @@ class Deliverer:
 
     async def _admit(self, destination: Destination) -> Admit:
         """The route's breaker says whether to send, probe or hold; its reminders go to Slack."""
-        decision = await asyncio.to_thread(self.health.admit, destination.route_id)
+        decision = await asyncio.to_thread(self.health.admit, destination.route_id, self._health_seconds)
         await self._announce(decision.events, destination)
         return decision.action
 
@@ -277,6 +280,10 @@ class Deliverer:
                 fields |= {"Last status": str(event.last_status or "no answer"), "Last error": event.last_error or "-"}
             color = "good" if event.kind == "resumed" else "danger"
             self.outbox.send(partial(self.alerts.post, text, color, fields))
+
+    def _health_seconds(self) -> float:
+        """The time a breaker call may use: what is left but the reserve for the SQS calls after it."""
+        return self.time_left() - RESERVE_SECONDS
 
     def _waiting(self) -> int:
         """Messages in the queue (visible and delayed), for an alert; -1 when SQS cannot say."""
@@ -323,7 +330,9 @@ class Deliverer:
         sends = (self._send(destination, group, replayed) for group in destination.groups(logs))
         results = await asyncio.gather(*sends)
         sent = [outcome for result in results for outcome in _per_send(result)]
-        noted = await asyncio.to_thread(self.health.sent, destination.route_id, destination.endpoint, sent, probe)
+        noted = await asyncio.to_thread(
+            self.health.sent, destination.route_id, destination.endpoint, sent, probe, self._health_seconds
+        )
         await self._announce(noted.events, destination)
         return [pair for result in results for pair in result], noted.paused
 
@@ -492,7 +501,7 @@ def build_deliverer(settings: DelivererSettings, now: Callable[[], datetime] | N
     sqs = clients.sqs()
     health = RouteHealth(None, None)
     if settings.health_table:
-        dynamodb = clients.dynamodb()
+        dynamodb = clients.dynamodb_within_deadline()  # its calls end within clients.DEADLINE_CALL_SECONDS
         clock = now or (lambda: datetime.now(UTC))
         breaker = Breaker(BreakerStore(dynamodb, settings.health_table), settings.breaker, clock)
         health = RouteHealth(breaker, RecordStore(dynamodb, settings.health_table), clock)
