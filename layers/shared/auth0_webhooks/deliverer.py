@@ -45,7 +45,7 @@ import asyncio
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -165,7 +165,7 @@ class Deliverer:
         response = async_process_partial_response(event, record_handler=self.handle, processor=processor)
         self.stats.routes_paused = len(self.health.paused)
         self.health.flush(lambda: self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
-        self.stats.shortfalls = self.health.shortfalls
+        self.stats.shortfalls = self.health.shortfalls + _taken_shortfalls(self.destinations.values())
         self.outbox.send(partial(self.alerts.success, self.stats.delivered, self.stats.last_log_id))
         self.outbox.flush(self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
         return dict(response)
@@ -456,6 +456,12 @@ def _message(entries: Sequence[LogEntry], extra: dict[str, str], dead_letter: bo
     """Logs as the poller would queue them, plus ``extra`` attributes."""
     message = logs_message([encode(entry) for entry in entries], entries)
     return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
+
+
+def _taken_shortfalls(destinations: Iterable[Destination]) -> int:
+    """What destinations noted themselves and fell short of (a notification's ledger): taken once an invocation."""
+    takes = (getattr(destination, "take_shortfalls", None) for destination in destinations)
+    return sum(int(take()) for take in takes if callable(take))
 
 
 def _kept(record: SQSRecord) -> dict[str, str]:
