@@ -16,7 +16,7 @@ import pytest
 import yaml
 from auth0_webhooks.dead_letters import ROUTE
 from auth0_webhooks.health.holds import held_message
-from auth0_webhooks.messages import mark_replayed
+from auth0_webhooks.messages import MAX_ATTRIBUTES, mark_replayed
 from auth0_webhooks.ops.redrive import RedriveOptions, Redriver
 from auth0_webhooks.queue import LogQueue, batch_messages
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -124,6 +124,11 @@ def test_replayed_dead_letters_stay_replayed_and_the_redrive_keeps_it(env, stack
     assert all(attributes(m)["replayed"] == "true" for m in dead)
     [refused] = [m for m in dead if attributes(m)["reason"].startswith("webhook refused")]
     assert ids_in(refused) == ids_of(logs)  # batch mode: one POST, refused as a whole
+    assert all(len(m["MessageAttributes"]) <= MAX_ATTRIBUTES for m in dead)  # SQS refuses more (moto does not)
+    assert set(attributes(refused)) == {
+        *("content", "log_count", "first_log_id", "last_log_id", "webhook_id"),
+        *("reason", "status", "attempts", "route", "replayed"),  # what the body cannot say is all kept
+    }
 
     sqs = stack.client("sqs")
     sqs.send_message(
