@@ -138,8 +138,8 @@ def test_a_record_flush_stops_between_its_read_and_its_write_when_time_runs_out(
 def test_the_breaker_and_record_client_ends_each_call_within_the_margin(env):
     config: Any = clients.dynamodb_within_deadline().meta.config  # botocore's Config is untyped
     attempts = config.retries["total_max_attempts"]
-    worst = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * 1.0  # standard backoff <= 1 s
-    assert worst <= CALL_SECONDS == clients.DEADLINE_CALL_SECONDS
+    assert attempts == 1  # a conditional write retried after a timeout could count a breaker change twice
+    assert config.connect_timeout + config.read_timeout <= CALL_SECONDS == clients.DEADLINE_CALL_SECONDS
 
     deliverer = build_deliverer(DelivererSettings.from_env())
     assert deliverer.health.breaker is not None and deliverer.health.records is not None
