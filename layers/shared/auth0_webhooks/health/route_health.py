@@ -134,9 +134,10 @@ class RouteHealth:
         except OutOfTime as error:
             self._fell_short("route breaker not told: no time left; an outcome was not counted", route, str(error))
             return Sent()
+        paused_now = any(event.kind == "paused" for event in events)  # then no read is needed
         try:
-            paused = not outcome.ok and self.breaker.state(route, seconds_left).paused
-        except OutOfTime as error:  # counted; whether it paused is seen by the next record's admit
+            paused = not outcome.ok and (paused_now or self.breaker.state(route, seconds_left).paused)
+        except OutOfTime as error:  # counted; whether it was paused already is seen by the next record's admit
             self._fell_short("route breaker not read: no time left", route, str(error))
             paused = False
         with self._lock:
