@@ -9,7 +9,7 @@
   Its clock can be injected (``TokenBucket(clock=…)``) for tests that must not depend on wall time.
 - ``latency``: seconds added to every reply (a round trip to a distant tenant).
 - Search mode's ``q`` understands date ranges (``date:[2026-11-01 TO *]``), as Auth0's does.
-- Faults on request: 5xx, slow and garbled replies, dropped connections.
+- Faults on request: 5xx, slow, trickled (log pages or tokens) and garbled replies, dropped connections.
 
 It is what the tests and ``make demo`` talk to, through the same code that talks to a real tenant.
 """
@@ -86,6 +86,7 @@ class Faults:
     token_fail: int = 0  # /oauth/token answers 503
     token_throttle: int = 0  # /oauth/token answers 429 without x-ratelimit-reset
     token_expires_in: Any = None  # what /oauth/token says in expires_in instead of token_ttl
+    token_trickle_seconds: float = 0.0  # /oauth/token sends its answer one byte every this many seconds
     throttle_after: int = 0  # requests to /api/v2/logs answered before ``throttle`` starts
     throttle: int = 0  # /api/v2/logs answers 429 whatever the bucket holds
     throttle_reset: str | None = None  # the x-ratelimit-reset of those 429s (None: no such header)
@@ -164,7 +165,9 @@ class LocalTenant(LocalServer):
 
     def handle(self, request: Request) -> Reply:
         if request.method == "POST" and request.path == "/oauth/token":
-            return self._token(request)
+            reply = self._token(request)
+            reply.trickle = self.faults.token_trickle_seconds
+            return reply
         if request.method == "GET" and request.path.startswith("/api/v2/logs"):
             reply = self._api(request)
             reply.delay += self.latency

@@ -46,6 +46,12 @@ class ScriptedContext(LambdaContext):
         return int(value * 1000)
 
 
+def without_route_health(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No breaker, no record: each reading of a script is the start's or a POST's (a breaker call reads
+    the time too, and holds a record it has no time to ask about: tests/integration/test_health_deadlines.py)."""
+    monkeypatch.delenv("CHECKPOINT_TABLE")
+
+
 def with_context(context: LambdaContext) -> Handler:
     return lambda event, _: lambda_handler(event, context)
 
@@ -221,6 +227,7 @@ def test_single_mode_never_sends_two_bodies_under_one_webhook_id(stack, webhook,
 
 
 def test_time_is_checked_before_each_post_not_once_per_record(stack, webhook, monkeypatch):
+    without_route_health(monkeypatch)
     monkeypatch.setenv("WEBHOOK_CONCURRENT_CALLS", "1")
     logs = LogFactory(seed=49).many(10)
     enqueue(stack, logs, per_message=1)
@@ -237,7 +244,8 @@ def test_time_is_checked_before_each_post_not_once_per_record(stack, webhook, mo
     assert webhook.delivered_ids == ids_of(logs)  # each once
 
 
-def test_too_little_time_left_hands_the_records_back_untouched(stack, webhook):
+def test_too_little_time_left_hands_the_records_back_untouched(stack, webhook, monkeypatch):
+    without_route_health(monkeypatch)
     logs = LogFactory(seed=19).many(4)
     enqueue(stack, logs, per_message=2)
     events = source(stack)
@@ -252,6 +260,7 @@ def test_too_little_time_left_hands_the_records_back_untouched(stack, webhook):
 
 @pytest.mark.parametrize("mode", ["trickle-headers", "trickle-body"])
 def test_a_trickling_receiver_cannot_hold_the_invocation(stack, monkeypatch, mode):
+    without_route_health(monkeypatch)
     with MisbehavingPeer(mode, body_bytes=1000, interval=0.05) as peer:  # 50 s to answer in full
         monkeypatch.setenv("WEBHOOK_URL", peer.url)
         monkeypatch.setenv("WEBHOOK_TIMEOUT", "30")  # per read; the invocation has far less

@@ -54,6 +54,7 @@ Runtime: alerts, settings and what they share
 - ``env``: typed reads of the environment, and secrets (by value or ``NAME_ARN``)
 - ``clients``: AWS clients and the HTTP session, cached per container
 - ``deadline``: a deadline on a whole HTTP exchange, and a cap on how much of an answer is read
+- ``budget``: a call that cannot be cut (DynamoDB) starts only with the time to finish it
 - ``errors``: the library's exceptions
 
 Operator tools (never imported by the handlers)

@@ -1,8 +1,11 @@
 """Tokens and log pages from the Auth0 Management API.
 
-The token comes from auth0-python's ``GetToken`` (client-credentials grant) and is kept
-until shortly before it expires, across the invocations of a warm container. Log pages
-are read with ``requests``: auth0-python has no call for checkpoint mode (``from``/``take``).
+The token comes from a client-credentials grant (``POST /oauth/token``) and is kept until
+shortly before it expires, across the invocations of a warm container. Both it and the log
+pages are requested with ``requests`` through a session whose connections obey
+:func:`deadline.deadline`: each exchange, a token's too, ends within its deadline however slowly
+the tenant answers. (auth0-python's ``GetToken`` makes its own session, which no deadline can
+reach, and it has no call for checkpoint mode, ``from``/``take``.)
 
 Every call takes ``time_left``, a function returning the seconds this run may still spend;
 waits for the rate limit and retries never go past it.
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from . import clients
 from .deadline import deadline, decode_text, read_capped
 from .errors import Auth0Error, RateLimited
 from .settings import Auth0Settings
@@ -42,7 +46,8 @@ RATE_LIMIT_WAITS = (1.0, 2.0, 4.0, 8.0)
 TOKEN_LEEWAY_SECONDS = 60.0  # fetch a new token this long before the old one expires (at most half its life)
 DEFAULT_TOKEN_LIFETIME = 86400.0  # when expires_in is missing or not a number (a 401 fetches a new one anyway)
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10.0
-TOKEN_TIMEOUT = 5.0
+TOKEN_TIMEOUT = 5.0  # the deadline of one token exchange (or the time left, if less)
+MAX_TOKEN_BYTES = 64 * 1024  # a token answer is about 1 KB
 RESET_MARGIN_SECONDS = 0.05  # wait this much past x-ratelimit-reset
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # a page of 100 logs is ~150 KB; a reply this large is not a page of logs
 
@@ -113,7 +118,7 @@ class Auth0LogSource:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or clients.http_session()  # its connections obey deadline()
         self.rate = RateLimit()
         self._clock, self._sleep = clock, sleep
         self._token: str | None = None
@@ -159,49 +164,65 @@ class Auth0LogSource:
     def _current_token(self, time_left: TimeLeft, page: Page | None) -> str:
         if self._token is not None and self._clock() < self._token_refresh_at:
             return self._token
-        from auth0.authentication import GetToken  # imported on first use: a warm run never needs it
-        from auth0.authentication.exceptions import Auth0Error as SdkError
-        from auth0.authentication.exceptions import RateLimitError
-
-        where = f"token request to {self.settings.base_url}/oauth/token"
-        scheme, _, domain = self.settings.base_url.partition("://")
-        page = page if page is not None else Page([])
-        retries, throttled, problem = iter(RETRY_DELAYS), 0, ""
-        while True:
-            client = GetToken(
-                domain,
-                self.settings.client_id,
-                client_secret=self.settings.client_secret.reveal(),
-                protocol=scheme,
-                timeout=max(0.5, min(TOKEN_TIMEOUT, time_left())),
-            )
-            try:
-                reply = client.client_credentials(self.settings.audience)
-                break
-            except RateLimitError as error:
-                reset_in = error.reset_at - self._clock() if error.reset_at > 0 else None
-                self._throttled(page, reset_in, throttled, time_left)
-                throttled += 1
-                continue
-            except SdkError as error:
-                if not (error.status_code == 408 or error.status_code >= 500):
-                    raise Auth0Error(
-                        f"{where} failed: {error.status_code} {error.error_code}: {error.message}", error.status_code
-                    ) from None
-                problem = f"HTTP {error.status_code}"
-            except (requests.Timeout, requests.ConnectionError) as error:
-                problem = type(error).__name__
-            except requests.RequestException as error:
-                raise Auth0Error(f"{where} failed: {type(error).__name__}") from None
-            if not self._pause_before_retry(next(retries, None), page, time_left):
-                raise Auth0Error(f"{where} failed after {page.retries + 1} attempts; last: {problem}")
-        if not isinstance(reply, dict) or not reply.get("access_token"):
-            raise Auth0Error(f"{where} returned no access_token")
+        reply = self._fetch_token(time_left, page if page is not None else Page([]))
         lifetime = token_lifetime(reply.get("expires_in"))
         self._token = str(reply["access_token"])
         self._token_refresh_at = self._clock() + lifetime - min(TOKEN_LEEWAY_SECONDS, lifetime / 2)
         self.tokens_fetched += 1
         return self._token
+
+    def _fetch_token(self, time_left: TimeLeft, page: Page) -> dict[str, Any]:
+        """One client-credentials grant, each exchange within :data:`TOKEN_TIMEOUT` (or the time left)."""
+        url = f"{self.settings.base_url}/oauth/token"
+        where = f"token request to {url}"
+        grant = {
+            "grant_type": "client_credentials",
+            "client_id": self.settings.client_id,
+            "client_secret": self.settings.client_secret.reveal(),
+            "audience": self.settings.audience,
+        }
+        retries, throttled, problem = iter(RETRY_DELAYS), 0, ""
+        while True:
+            seconds = max(0.5, min(TOKEN_TIMEOUT, time_left()))
+            try:
+                with deadline(seconds) as watch:  # the whole exchange: a trickled answer cannot hold the run
+                    reply = self.session.post(
+                        url,
+                        json=grant,
+                        headers={"Accept": "application/json"},
+                        timeout=(min(CONNECT_TIMEOUT, seconds), seconds),
+                        stream=True,
+                    )
+                    body = read_capped(reply, MAX_TOKEN_BYTES)
+            except (requests.Timeout, requests.ConnectionError) as error:
+                cut = watch.fired or isinstance(error, requests.Timeout)
+                problem = f"no complete answer within {seconds:g}s" if cut else type(error).__name__
+            except requests.RequestException as error:
+                raise Auth0Error(f"{where} failed: {type(error).__name__}") from None
+            else:
+                status, text = reply.status_code, decode_text(body, reply.headers.get("Content-Type"))
+                if status == 200:
+                    value = _json_object(text)
+                    if value is not None:
+                        if not value.get("access_token"):
+                            raise Auth0Error(f"{where} returned no access_token")
+                        return value
+                    problem = "a reply that is not a JSON object"
+                elif status == 429:
+                    reset = RateLimit.from_headers(reply.headers).reset
+                    reset_in = reset - self._clock() if reset is not None and reset > 0 else None
+                    self._throttled(page, reset_in, throttled, time_left)
+                    throttled += 1
+                    continue  # a 429 is waited out, never counted as a retry
+                elif status == 408 or status >= 500:
+                    problem = f"HTTP {status}"
+                else:
+                    answer = _json_object(text) or {}
+                    code = answer.get("error") or "error"
+                    message = answer.get("error_description") or answer.get("message") or reply.reason or ""
+                    raise Auth0Error(f"{where} failed: {status} {code}: {message}"[:500], status)
+            if not self._pause_before_retry(next(retries, None), page, time_left):
+                raise Auth0Error(f"{where} failed after {page.retries + 1} attempts; last: {problem}")
 
     # -- one GET with waits and retries ----------------------------------------------
 
@@ -359,6 +380,19 @@ def split_array(text: str) -> tuple[list[Any], list[str]] | None:
             else:
                 return None
     return (values, texts) if _skip(text, position + 1) == len(text) else None
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The JSON object ``text`` holds; ``None`` if it holds anything else.
+
+    >>> _json_object('{"access_token": "t"}'), _json_object("[]"), _json_object("<html>")
+    ({'access_token': 't'}, None, None)
+    """
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _error_message(text: str, reason: str | None) -> str:

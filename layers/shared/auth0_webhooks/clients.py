@@ -33,7 +33,14 @@ for _name in QUIET_LOGGERS:
 
 AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
 # EventBridge: one attempt of at most 8 s a call; the destination retries what failed within its deadline
-EVENTS_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
+EVENTS_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 1})
+# DynamoDB calls made against an invocation's deadline (a route's breaker and delivery record, the
+# notification ledger; see budget.py): one attempt of at most 1 s to connect and 3 s to read, so one
+# call ends within DEADLINE_CALL_SECONDS. No retry of its own: a conditional write retried after a
+# read timeout may have been applied already, and the breaker would count its change twice; a failed
+# call is the caller's to handle (botocore's ``max_attempts`` counts retries, ``total_max_attempts`` all).
+DEADLINE_CONFIG = Config(connect_timeout=1, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 1})
+DEADLINE_CALL_SECONDS = 1.0 + 3.0
 
 
 @cache
@@ -59,6 +66,12 @@ def sqs() -> SQSClient:
 
 def dynamodb() -> DynamoDBClient:
     client: DynamoDBClient = aws_client("dynamodb")
+    return client
+
+
+def dynamodb_within_deadline() -> DynamoDBClient:
+    """DynamoDB with :data:`DEADLINE_CONFIG`: for calls started only with DEADLINE_CALL_SECONDS left."""
+    client: DynamoDBClient = aws_client("dynamodb", DEADLINE_CONFIG)
     return client
 
 

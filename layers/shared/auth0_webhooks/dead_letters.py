@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from .log_entry import LogEntry, log_id
-from .messages import MAX_BODY_BYTES, Message, dumps, logs_message
+from .messages import MAX_BODY_BYTES, REPLAYED, Message, dumps, logs_message
 
 # the attributes of a dead letter
 CONTENT = "content"  # CONTENT_DEAD_LETTER here; the main queue's batches say messages.CONTENT_LOGS
@@ -99,9 +99,17 @@ def dead_letter_body(body: str, reason: str, source_message_id: str) -> Message:
 
 
 def replay_message(logs: Sequence[LogEntry], attributes: Mapping[str, str], source_id: str) -> Message:
-    """A fresh main-queue message for these logs, remembering why they were dead-lettered."""
+    """A fresh main-queue message for these logs, remembering why they were dead-lettered.
+
+    A replayed log stays replayed (its ``replayed`` attribute is kept).
+
+    >>> replay_message([{"log_id": "900a"}], {REASON: "HTTP 503", REPLAYED: "true"}, "m1").attributes[REPLAYED]
+    'true'
+    """
     message = logs_message([dumps(e) for e in logs], logs)
     extra = {REDRIVEN_FROM: source_id}
+    if attributes.get(REPLAYED) == "true":
+        extra[REPLAYED] = "true"
     if REASON in attributes:
         extra[PREVIOUS_REASON] = attributes[REASON][:MAX_REASON_CHARS]
     if STATUS in attributes:

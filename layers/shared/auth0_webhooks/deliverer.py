@@ -45,7 +45,7 @@ import asyncio
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -69,8 +69,8 @@ from .health.holds import hold, hold_delay
 from .health.record import RecordStore
 from .health.route_health import RouteHealth
 from .log_entry import LogEntry, log_ids, oldest_time
-from .messages import Message, logs_message
-from .metrics import ROUTES_PAUSED
+from .messages import REPLAYED, Message, logs_message
+from .metrics import ROUTES_PAUSED, SHORTFALLS
 from .queue import LogQueue
 from .records import attempt_of, encode, parse, replayed, route_of
 from .redaction import redact
@@ -103,6 +103,7 @@ class DeliveryStats:
     dead_lettered: int = 0
     held: int = 0  # logs put back to wait while their route is paused
     routes_paused: int = 0  # routes seen paused in this invocation (published only when some are)
+    shortfalls: int = 0  # breaker or record calls not made (no time, a conflict, a failed write)
     requests: int = 0
     latencies: list[float] = field(default_factory=list)  # per record: oldest delivered log's age
     last_log_id: str | None = None
@@ -116,6 +117,7 @@ class DeliveryStats:
             "LogsHeld": self.held,
             "WebhookRequests": self.requests,
             **({ROUTES_PAUSED: self.routes_paused} if self.routes_paused else {}),
+            **({SHORTFALLS: self.shortfalls} if self.shortfalls else {}),
         }
 
 
@@ -163,6 +165,7 @@ class Deliverer:
         response = async_process_partial_response(event, record_handler=self.handle, processor=processor)
         self.stats.routes_paused = len(self.health.paused)
         self.health.flush(lambda: self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
+        self.stats.shortfalls = self.health.shortfalls + _taken_shortfalls(self.destinations.values())
         self.outbox.send(partial(self.alerts.success, self.stats.delivered, self.stats.last_log_id))
         self.outbox.flush(self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
         return dict(response)
@@ -202,11 +205,11 @@ class Deliverer:
                 await self._hold(record, destination, attempt, parsed.logs, whole=True)
                 return
         for entry in parsed.malformed:
-            await self._dead_letter_entry(entry, "malformed log: no log_id or _id", attempt, route)
+            await self._dead_letter_entry(record, entry, "malformed log: no log_id or _id", attempt, route)
         if not parsed.logs:
             return
         if destination is None:  # not this deliverer's: kept, with the route, for redrive once it is known
-            await self._dead_letter(parsed.logs, f"unknown route {route}", None, attempt, route)
+            await self._dead_letter(record, parsed.logs, f"unknown route {route}", None, attempt, route)
             self.stats.failed += len(parsed.logs)
             self._alert(route, "", parsed.logs, None, f"unknown route {route}", "sent to the dead-letter queue")
             return
@@ -226,7 +229,7 @@ class Deliverer:
             return
         for (status, error), entries in _by_failure(permanent).items():
             reason = f"webhook refused it: {error}" if status is not None else error  # else never sent
-            await self._dead_letter(entries, reason, status, attempt, route)
+            await self._dead_letter(record, entries, reason, status, attempt, route)
             self._alert(route, destination.endpoint, entries, status, error, "sent to the dead-letter queue")
         if transient:
             whole = len(transient) == len(outcomes) and not parsed.malformed
@@ -240,7 +243,7 @@ class Deliverer:
 
     async def _admit(self, destination: Destination) -> Admit:
         """The route's breaker says whether to send, probe or hold; its reminders go to Slack."""
-        decision = await asyncio.to_thread(self.health.admit, destination.route_id)
+        decision = await asyncio.to_thread(self.health.admit, destination.route_id, self._health_seconds)
         await self._announce(decision.events, destination)
         return decision.action
 
@@ -252,7 +255,9 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(hold, self.sqs, self.queue.queue_url, record, seconds)
         else:
-            again = _message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route}, delay=hold_delay(seconds))
+            again = _message(
+                entries, {ATTEMPTS: str(attempt - 1), ROUTE: route, **_kept(record)}, delay=hold_delay(seconds)
+            )
             await asyncio.to_thread(self.queue.send, [again])
         self.stats.held += len(entries)
         self.health.count(route, destination.endpoint, held=len(entries))
@@ -276,6 +281,10 @@ class Deliverer:
                 fields |= {"Last status": str(event.last_status or "no answer"), "Last error": event.last_error or "-"}
             color = "good" if event.kind == "resumed" else "danger"
             self.outbox.send(partial(self.alerts.post, text, color, fields))
+
+    def _health_seconds(self) -> float:
+        """The time a breaker call may use: what is left but the reserve for the SQS calls after it."""
+        return self.time_left() - RESERVE_SECONDS
 
     def _waiting(self) -> int:
         """Messages in the queue (visible and delayed), for an alert; -1 when SQS cannot say."""
@@ -322,7 +331,9 @@ class Deliverer:
         sends = (self._send(destination, group, replayed) for group in destination.groups(logs))
         results = await asyncio.gather(*sends)
         sent = [outcome for result in results for outcome in _per_send(result)]
-        noted = await asyncio.to_thread(self.health.sent, destination.route_id, destination.endpoint, sent, probe)
+        noted = await asyncio.to_thread(
+            self.health.sent, destination.route_id, destination.endpoint, sent, probe, self._health_seconds
+        )
         await self._announce(noted.events, destination)
         return [pair for result in results for pair in result], noted.paused
 
@@ -340,11 +351,12 @@ class Deliverer:
         if not any(outcome.sent for _, outcome in failures):  # no time to try: not an attempt
             if whole:
                 raise RetryLater(last.error)
-            await asyncio.to_thread(self.queue.send, [_message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route})])
+            again = _message(entries, {ATTEMPTS: str(attempt - 1), ROUTE: route, **_kept(record)})
+            await asyncio.to_thread(self.queue.send, [again])
             return
         if attempt >= self.max_receive_count:
             reason = f"gave up after {attempt} attempts: {last.error}"
-            await self._dead_letter(entries, reason, last.status, attempt, route)
+            await self._dead_letter(record, entries, reason, last.status, attempt, route)
             self._alert(route, destination.endpoint, entries, last.status, last.error, "dead-lettered")
             return
         retry_after = max((outcome.retry_after or 0.0) for _, outcome in failures)
@@ -358,7 +370,9 @@ class Deliverer:
         if whole:
             await asyncio.to_thread(self._hide, record, delay)
             raise RetryLater(f"attempt {attempt} failed: {last.error}; next in about {delay}s")
-        again = _message(entries, {ATTEMPTS: str(attempt), ROUTE: route}, delay=min(delay, MAX_DELAY_SECONDS))
+        again = _message(
+            entries, {ATTEMPTS: str(attempt), ROUTE: route, **_kept(record)}, delay=min(delay, MAX_DELAY_SECONDS)
+        )
         await asyncio.to_thread(self.queue.send, [again])
 
     def _hide(self, record: SQSRecord, seconds: int) -> None:
@@ -370,10 +384,10 @@ class Deliverer:
             logger.warning("could not set the retry delay", extra={"error": type(error).__name__})
 
     async def _dead_letter(
-        self, entries: list[LogEntry], reason: str, status: int | None, attempt: int, route: str
+        self, record: SQSRecord, entries: list[LogEntry], reason: str, status: int | None, attempt: int, route: str
     ) -> None:
         reason = self._safe(reason)
-        extra = {**why(reason, status, attempt), ROUTE: route}
+        extra = {**why(reason, status, attempt), ROUTE: route, **_kept(record)}
         await asyncio.to_thread(self.queue.send, [_message(entries, extra, dead_letter=True)])
         self.stats.dead_lettered += len(entries)
         self._dead_lettered_on(route, len(entries))
@@ -382,9 +396,9 @@ class Deliverer:
             extra={"log_count": len(entries), "status": status, "reason": reason, "route": self._safe(route)},
         )
 
-    async def _dead_letter_entry(self, entry: Any, reason: str, attempt: int, route: str) -> None:
+    async def _dead_letter_entry(self, record: SQSRecord, entry: Any, reason: str, attempt: int, route: str) -> None:
         message = dead_letter_message(entry, reason, attempt)
-        message = replace(message, attributes={**message.attributes, ROUTE: route})
+        message = replace(message, attributes={**message.attributes, ROUTE: route, **_kept(record)})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
         self._dead_lettered_on(route, 1)
@@ -392,7 +406,7 @@ class Deliverer:
 
     async def _dead_letter_raw(self, record: SQSRecord, reason: str, route: str) -> None:
         message = dead_letter_body(record.body, reason, record.message_id)
-        message = replace(message, attributes={**message.attributes, ROUTE: route})
+        message = replace(message, attributes={**message.attributes, ROUTE: route, **_kept(record)})
         await asyncio.to_thread(self.queue.send, [message])
         self.stats.dead_lettered += 1
         self._dead_lettered_on(route, 1)
@@ -447,6 +461,18 @@ def _message(entries: Sequence[LogEntry], extra: dict[str, str], dead_letter: bo
     return replace(message, attributes={**message.attributes, **extra}, dead_letter=dead_letter, delay_seconds=delay)
 
 
+def _taken_shortfalls(destinations: Iterable[Destination]) -> int:
+    """What destinations noted themselves and fell short of (a notification's ledger): taken once an invocation."""
+    takes = (getattr(destination, "take_shortfalls", None) for destination in destinations)
+    return sum(int(take()) for take in takes if callable(take))
+
+
+def _kept(record: SQSRecord) -> dict[str, str]:
+    """The record's attributes its logs keep wherever they go next (a retry, a hold, a dead letter):
+    ``replayed``, so that a replayed log is POSTed as replayed however often it comes back."""
+    return {REPLAYED: "true"} if replayed(record) else {}
+
+
 def _per_send(result: list[tuple[LogEntry, Outcome]]) -> list[Outcome]:
     """The outcome of each request a group's send made (several logs share one), without the unsent."""
     seen: dict[int, Outcome] = {}
@@ -484,7 +510,7 @@ def build_deliverer(settings: DelivererSettings, now: Callable[[], datetime] | N
     sqs = clients.sqs()
     health = RouteHealth(None, None)
     if settings.health_table:
-        dynamodb = clients.dynamodb()
+        dynamodb = clients.dynamodb_within_deadline()  # its calls end within clients.DEADLINE_CALL_SECONDS
         clock = now or (lambda: datetime.now(UTC))
         breaker = Breaker(BreakerStore(dynamodb, settings.health_table), settings.breaker, clock)
         health = RouteHealth(breaker, RecordStore(dynamodb, settings.health_table), clock)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from .log_entry import log_id, log_type
 from .signing import batch_id
@@ -21,6 +21,27 @@ MAX_TYPES_CHARS = 512
 NUMBER_ATTRIBUTES = frozenset({"log_count", "attempts", "status"})
 CONTENT_LOGS = "auth0-logs"
 REPLAYED = "replayed"  # "true" on a message `auth0-webhooks replay` made (the deliverer sends webhook-replayed: true)
+MAX_ATTRIBUTES = 10  # SQS refuses a message with more
+# what a message's body says again, dropped in this order when a message would carry more than MAX_ATTRIBUTES
+# (a dead letter's reason, status, attempts, route and replayed are kept; the deliverer reads the body)
+DERIVED = ("oldest_log_date", "log_types", "webhook_id")
+
+T = TypeVar("T")
+
+
+def fit(attributes: Mapping[str, T]) -> dict[str, T]:
+    """``attributes`` without the :data:`DERIVED` ones it needs to drop to stay within :data:`MAX_ATTRIBUTES`.
+
+    >>> names = ["content", "log_count", "first_log_id", "last_log_id", *DERIVED, "reason", "attempts", "status"]
+    >>> sorted(set(names) - set(fit(dict.fromkeys(names + ["route", "replayed"], ""))))
+    ['log_types', 'oldest_log_date']
+    """
+    kept = dict(attributes)
+    for name in DERIVED:
+        if len(kept) <= MAX_ATTRIBUTES:
+            break
+        kept.pop(name, None)
+    return kept
 
 
 # one encoder for every call: json.dumps with options builds a new JSONEncoder each time,
@@ -56,9 +77,10 @@ class Message:
         return len(self.body.encode()) + sum(len(k) + len(v.encode()) + 6 for k, v in self.attributes.items())
 
     def sqs_attributes(self) -> dict[str, Any]:
+        """What SQS gets: at most :data:`MAX_ATTRIBUTES` (see :func:`fit`)."""
         return {
             name: {"DataType": "Number" if name in NUMBER_ATTRIBUTES else "String", "StringValue": value}
-            for name, value in self.attributes.items()
+            for name, value in fit(self.attributes).items()
         }
 
 

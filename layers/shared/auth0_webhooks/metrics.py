@@ -28,8 +28,13 @@ UNITS: Mapping[str, MetricUnit] = {
 # what the alarms (and the optional dashboard) read; the poller's are sent on every run, the
 # deliverer's only when it delivered, Anomalies only when there were some
 ROUTES_PAUSED = "RoutesPaused"  # deliverer: routes it found paused (alarms route-paused, route-silent)
-PUBLISHED = frozenset({"LagSeconds", "Progress", "Anomalies", "LogsDelivered", DELIVERY_LATENCY, ROUTES_PAUSED})
-OCCASIONAL = frozenset({"Anomalies", ROUTES_PAUSED})  # sent only when something happened: a quiet run has none
+# either function: work a run could not do when it should have, for lack of time or a failed call
+# (the poller's hand-on; a breaker, delivery-record or notification-record call); alarm shortfalls
+SHORTFALLS = "Shortfalls"
+PUBLISHED = frozenset(
+    {"LagSeconds", "Progress", "Anomalies", "LogsDelivered", DELIVERY_LATENCY, ROUTES_PAUSED, SHORTFALLS}
+)
+OCCASIONAL = frozenset({"Anomalies", ROUTES_PAUSED, SHORTFALLS})  # sent only when something happened
 
 
 def stack_metrics() -> Metrics:

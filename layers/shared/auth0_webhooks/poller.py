@@ -45,6 +45,7 @@ from .filters import LogFilter
 from .handoff import should_hand_on
 from .log_entry import log_id, parse_date
 from .log_ids import synthetic_id
+from .metrics import SHORTFALLS
 from .queue import LogQueue
 from .ratelimit import RateLimiter
 from .redaction import describe
@@ -102,6 +103,7 @@ class RunResult:
     slices: int = 0  # time slices of a parallel backlog drain (0: read page by page)
     backlog: bool = False  # ended out of time with more to read (its last page was full)
     handed_on: bool = False  # started the next run at once (see run_poller)
+    hand_on_failed: bool = False  # should have started the next run at once and could not (metric Shortfalls)
 
     def add_page(self, page: Page) -> None:
         self.auth0_requests += page.request_count
@@ -138,6 +140,8 @@ class RunResult:
         }
         if self.stale_dropped or self.retention_gaps:
             values["Anomalies"] = (self.stale_dropped > 0) + self.retention_gaps
+        if self.hand_on_failed:
+            values[SHORTFALLS] = 1
         if self.progressed:
             values["Progress"] = 1
         return values
@@ -493,6 +497,7 @@ def run_poller(
                 hand_on()
                 result.handed_on = True
             except Exception as error:  # the schedule still starts the next run: slower, nothing lost
+                result.hand_on_failed = True
                 logger.warning("could not start the next run at once", extra={"error": describe(error)})
         return result
     except Exception as error:

@@ -13,6 +13,10 @@ successful probe, and probes come at most once per ``probe_every``, so a flappin
 cannot make the breaker open and close faster than that. Transitions return
 :class:`BreakerEvent`\\ s for the caller to send to Slack.
 
+Each read and write (a conflict's retry too) starts only with :data:`CALL_SECONDS` left of the
+caller's ``seconds_left`` (``budget.ensure``); else :class:`~auth0_webhooks.budget.OutOfTime`
+is raised and the caller takes its safe path (``route_health``).
+
 >>> BreakerState().state
 'closed'
 """
@@ -27,6 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ..budget import SecondsLeft, ensure, unlimited
+from ..clients import DEADLINE_CALL_SECONDS
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 PERMANENT_STATUSES = frozenset({401, 403, 410})  # answers that pause a route at once
 CONFLICT_RETRIES = 8  # conditional-write races retried before giving up
+CALL_SECONDS = DEADLINE_CALL_SECONDS  # no read or write of the item starts with less time left
 
 
 def route_key(route: str) -> str:
@@ -136,7 +144,8 @@ class BreakerStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self.client, self.table = client, table
 
-    def load(self, route: str) -> BreakerState:
+    def load(self, route: str, seconds_left: SecondsLeft = unlimited) -> BreakerState:
+        ensure(seconds_left, CALL_SECONDS, f"route {route}: reading its breaker")
         item = self.client.get_item(TableName=self.table, Key={"pk": {"S": route_key(route)}}, ConsistentRead=True)
         raw = item.get("Item", {})
         values: dict[str, Any] = {}
@@ -152,8 +161,9 @@ class BreakerStore:
                 values[f.name] = cell["S"]
         return BreakerState(**values)
 
-    def save(self, route: str, old: BreakerState, new: BreakerState) -> bool:
+    def save(self, route: str, old: BreakerState, new: BreakerState, seconds_left: SecondsLeft = unlimited) -> bool:
         """Write ``new`` if the item is still at ``old.version``; False if someone else moved it."""
+        ensure(seconds_left, CALL_SECONDS, f"route {route}: writing its breaker")
         names, values, assignments, removals = {"#v": "breaker_version"}, {":old": {"N": str(old.version)}}, [], []
         for f in fields(BreakerState):
             value = new.version + 1 if f.name == "version" else getattr(new, f.name)
@@ -199,13 +209,13 @@ class Breaker:
         self.thresholds = thresholds or Thresholds()
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    def state(self, route: str) -> BreakerState:
-        return self.store.load(route)
+    def state(self, route: str, seconds_left: SecondsLeft = unlimited) -> BreakerState:
+        return self.store.load(route, seconds_left)
 
-    def admit(self, route: str) -> Decision:
+    def admit(self, route: str, seconds_left: SecondsLeft = unlimited) -> Decision:
         """May this caller post to ``route`` now? Takes the probe lease when a probe is due."""
         for _ in range(CONFLICT_RETRIES):
-            old = self.store.load(route)
+            old = self.store.load(route, seconds_left)
             if not old.paused:
                 return Decision(Admit.DELIVER)
             now = self.clock()
@@ -221,16 +231,18 @@ class Breaker:
                 action = Admit.PROBE
             if new == old:
                 return Decision(Admit.HOLD)
-            if self.store.save(route, old, new):
+            if self.store.save(route, old, new, seconds_left):
                 return Decision(action, tuple(events))
         raise BreakerConflict(f"route {route}: the breaker item kept changing; try again later")
 
-    def record(self, route: str, outcome: Outcome, probe: bool = False) -> tuple[BreakerEvent, ...]:
+    def record(
+        self, route: str, outcome: Outcome, probe: bool = False, seconds_left: SecondsLeft = unlimited
+    ) -> tuple[BreakerEvent, ...]:
         """Count one POST's outcome; return the transition it caused, if any."""
         for _ in range(CONFLICT_RETRIES):
-            old = self.store.load(route)
+            old = self.store.load(route, seconds_left)
             new, events = self._next(route, old, outcome, probe, self.clock())
-            if new == old or self.store.save(route, old, new):
+            if new == old or self.store.save(route, old, new, seconds_left):
                 return events
         raise BreakerConflict(f"route {route}: the breaker item kept changing; try again later")
 

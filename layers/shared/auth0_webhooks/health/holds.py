@@ -7,7 +7,7 @@ held message is not merely hidden: :func:`hold` sends a copy (same body, same at
 of the probe interval, and the caller then reports the original record as done, so Lambda
 deletes it. Each hold starts the copy's receive count again at zero: a pause of any length
 never brings it closer to the dead-letter queue, and ``records.attempt_of`` still numbers its
-next real attempt right. (No attribute is added: SQS allows 10 per message.)
+next real attempt right. (Only ``attempts`` is added; SQS allows 10 per message: ``messages.fit``.)
 
 >>> hold_delay(3600)
 900
@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..dead_letters import ATTEMPTS
+from ..messages import fit
 from ..records import attempt_of
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def held_message(record: SQSRecord, delay_seconds: float) -> dict[str, Any]:
         if value.get("stringValue") is not None
     }
     attributes[ATTEMPTS] = {"DataType": "Number", "StringValue": str(attempt_of(record) - 1)}
-    return {"MessageBody": record.body, "MessageAttributes": attributes, "DelaySeconds": hold_delay(delay_seconds)}
+    return {"MessageBody": record.body, "MessageAttributes": fit(attributes), "DelaySeconds": hold_delay(delay_seconds)}
 
 
 def hold(sqs: SQSClient, queue_url: str, record: SQSRecord, delay_seconds: float) -> None:

@@ -5,6 +5,8 @@ The deliverer notes what happens in a :class:`DeliveryLog` (in memory) and calls
 invocations never lose a count) and the last :data:`MAX_FAILURES` failed attempts are kept
 newest first, replaced with a conditional write on ``record_version``. The record lives on
 the route's item (``route#<id>``) beside the breaker's attributes, which it never touches.
+Each read and write (a race's retry too) starts only with ``breaker.CALL_SECONDS`` left of the
+caller's ``seconds_left``, else :class:`~auth0_webhooks.budget.OutOfTime` is raised.
 
 >>> log = DeliveryLog()
 >>> log.failed("2026-01-01T10:42:00Z", 503, "x" * 900, "HTTP 503")
@@ -19,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ..budget import SecondsLeft, ensure, unlimited
 from ..redaction import redact
-from .breaker import route_key
+from .breaker import CALL_SECONDS, route_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -126,14 +129,16 @@ class RecordStore:
         raw = item.get("Item", {})
         return self._record(route, raw)
 
-    def flush(self, route: str, log: DeliveryLog) -> None:
+    def flush(self, route: str, log: DeliveryLog, seconds_left: SecondsLeft = unlimited) -> None:
         """Add ``log`` to the route's record in one conditional update (retried on a race)."""
         if log.empty:
             return
         for _ in range(FLUSH_RETRIES):
+            ensure(seconds_left, CALL_SECONDS, f"route {route}: reading its delivery record")
             raw = self.client.get_item(
                 TableName=self.table, Key={"pk": {"S": route_key(route)}}, ConsistentRead=True
             ).get("Item", {})
+            ensure(seconds_left, CALL_SECONDS, f"route {route}: writing its delivery record")
             if self._write(route, log, raw):
                 return
         raise RuntimeError(f"route {route}: the delivery record kept changing; its counts were not written")

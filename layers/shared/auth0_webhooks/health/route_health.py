@@ -8,6 +8,12 @@ once at the end. Without a table (``CHECKPOINT_TABLE`` unset) every route is adm
 record is kept. A breaker that cannot be read for the races of other invocations
 (:class:`~auth0_webhooks.health.breaker.BreakerConflict`) holds the record: it waits, it is not lost.
 
+Every call takes the time left (``seconds_left``): a breaker or record call is not started
+without ``breaker.CALL_SECONDS`` of it. Then the safe path: a breaker not asked holds the record
+(it waits, attempts unchanged, and the route is not counted as paused); an outcome not told is
+not counted; a record not written misses those counts. Each of these, and each conflict or
+failed write, is a WARNING and one more :attr:`RouteHealth.shortfalls` (metric ``Shortfalls``).
+
 >>> health = RouteHealth(None, None)
 >>> health.admit("default").action.value
 'deliver'
@@ -25,13 +31,23 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
+from ..budget import OutOfTime, SecondsLeft, unlimited
 from ..webhook import Outcome
-from .breaker import PERMANENT_STATUSES, Admit, Breaker, BreakerConflict, BreakerEvent, Decision, Thresholds
+from .breaker import (
+    CALL_SECONDS,
+    PERMANENT_STATUSES,
+    Admit,
+    Breaker,
+    BreakerConflict,
+    BreakerEvent,
+    Decision,
+    Thresholds,
+)
 from .record import DeliveryLog, RecordStore
 
 logger = Logger(child=True)
 
-FLUSH_SECONDS = 1.0  # a route's record is not written with less time than this left
+FLUSH_SECONDS = CALL_SECONDS  # a route's record is not written with less time than this left
 
 
 def counts(outcome: Outcome) -> bool:
@@ -64,6 +80,7 @@ class RouteHealth:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     logs: dict[str, DeliveryLog] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # routes seen paused (held or probed) in this invocation
+    shortfalls: int = 0  # breaker or record calls not made (no time, a conflict, a failed write): metric Shortfalls
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # sends note from worker threads
 
     @property
@@ -75,21 +92,26 @@ class RouteHealth:
         """How long a held message waits before it is offered again: the probe interval."""
         return self.thresholds.probe_every / timedelta(seconds=1)
 
-    def admit(self, route: str) -> Decision:
-        """DELIVER, PROBE or HOLD; a breaker that keeps changing under us holds."""
+    def admit(self, route: str, seconds_left: SecondsLeft = unlimited) -> Decision:
+        """DELIVER, PROBE or HOLD; a breaker that keeps changing under us, or that there is no time to ask, holds."""
         if self.breaker is None:
             return Decision(Admit.DELIVER)
         try:
-            decision = self.breaker.admit(route)
+            decision = self.breaker.admit(route, seconds_left)
         except BreakerConflict:
-            logger.warning("route breaker busy: the record waits", extra={"route": route})
+            self._fell_short("route breaker busy: the record waits", route)
             decision = Decision(Admit.HOLD)
+        except OutOfTime as error:  # not a pause: held so that it waits without spending an attempt
+            self._fell_short("route breaker not asked: no time left; the record waits", route, str(error))
+            return Decision(Admit.HOLD)
         if decision.action is not Admit.DELIVER:
             with self._lock:
                 self.paused.add(route)
         return decision
 
-    def sent(self, route: str, endpoint: str, outcomes: Sequence[Outcome], probe: bool) -> Sent:
+    def sent(
+        self, route: str, endpoint: str, outcomes: Sequence[Outcome], probe: bool, seconds_left: SecondsLeft = unlimited
+    ) -> Sent:
         """Note a record's sends (one outcome each): each failure in the record; one in the breaker.
 
         The breaker counts one outcome per record (one conditional write, however many sends):
@@ -105,11 +127,19 @@ class RouteHealth:
         if self.breaker is None or outcome is None:
             return Sent()
         try:
-            events = self.breaker.record(route, outcome, probe)
-            paused = not outcome.ok and self.breaker.state(route).paused
+            events = self.breaker.record(route, outcome, probe, seconds_left)
         except BreakerConflict:
-            logger.warning("route breaker busy: an outcome was not counted", extra={"route": route})
+            self._fell_short("route breaker busy: an outcome was not counted", route)
             return Sent()
+        except OutOfTime as error:
+            self._fell_short("route breaker not told: no time left; an outcome was not counted", route, str(error))
+            return Sent()
+        paused_now = any(event.kind == "paused" for event in events)  # then no read is needed
+        try:
+            paused = not outcome.ok and (paused_now or self.breaker.state(route, seconds_left).paused)
+        except OutOfTime as error:  # counted; whether it was paused already is seen by the next record's admit
+            self._fell_short("route breaker not read: no time left", route, str(error))
+            paused = False
         with self._lock:
             if paused:
                 self.paused.add(route)
@@ -129,17 +159,25 @@ class RouteHealth:
             log.held += held
 
     def flush(self, time_left: Callable[[], float]) -> None:
-        """Write each route's record once; no time or a failed write is a WARNING, never an error."""
+        """Write each route's record once; no time or a failed write is a WARNING and a shortfall, never an error."""
         if self.records is None:
             return
         for route, log in self.logs.items():
+            if log.empty:
+                continue
             if time_left() < FLUSH_SECONDS:
-                logger.warning("delivery record not written: no time left", extra={"route": route})
+                self._fell_short("delivery record not written: no time left", route)
                 continue
             try:
-                self.records.flush(route, log)
+                self.records.flush(route, log, time_left)
             except Exception as error:  # the logs' fate is settled; only the record misses this invocation
-                logger.warning("delivery record not written", extra={"route": route, "error": type(error).__name__})
+                self._fell_short("delivery record not written", route, type(error).__name__)
+
+    def _fell_short(self, what: str, route: str, error: str = "") -> None:
+        """A WARNING (the route and why; never a log's content) and one more shortfall."""
+        logger.warning(what, extra={"route": route, **({"error": error} if error else {})})
+        with self._lock:
+            self.shortfalls += 1
 
     def _log(self, route: str, endpoint: str) -> DeliveryLog:
         return self.logs.setdefault(route, DeliveryLog(host=endpoint))

@@ -16,6 +16,10 @@ A notification's record moves ``sending`` → ``sent`` (or ``held``/``skipped``,
   the lease, a retry sends again. We prefer a rare duplicate to a lost security notice.
 
 Recipients are counted per window under a hash of their address (no address is stored).
+
+Every call takes the time left (``seconds_left``) and does not start without :data:`CALL_SECONDS`
+of it (:class:`~auth0_webhooks.budget.OutOfTime` instead); its client's timeouts and retries end a
+call within that (``clients.dynamodb_within_deadline``). The notifier sends nothing it has no time to record.
 """
 
 from __future__ import annotations
@@ -29,12 +33,16 @@ from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
+from ..budget import SecondsLeft, ensure, unlimited
+from ..clients import DEADLINE_CALL_SECONDS
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_ATTRIBUTE = "pk"
 EXPIRY_ATTRIBUTE = "expires_at"  # template.yaml: TimeToLiveSpecification on this attribute
 FinalState = Literal["sent", "held", "skipped"]
+CALL_SECONDS = DEADLINE_CALL_SECONDS  # no call to the table starts with less time left
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,8 @@ class Ledger:
     def key(route_id: str, log_id: str) -> str:
         return f"notify#{route_id}#{log_id}"
 
-    def claim(self, route_id: str, log_id: str) -> Claim:
+    def claim(self, route_id: str, log_id: str, seconds_left: SecondsLeft = unlimited) -> Claim:
+        ensure(seconds_left, CALL_SECONDS, f"route {route_id}: claiming the notification of log {log_id}")
         now = int(self.clock())
         token = uuid.uuid4().hex
         try:
@@ -106,10 +115,11 @@ class Ledger:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            return self._existing(route_id, log_id, now)
+            return self._existing(route_id, log_id, now, seconds_left)
         return Claim("claimed", token=token)
 
-    def _existing(self, route_id: str, log_id: str, now: int) -> Claim:
+    def _existing(self, route_id: str, log_id: str, now: int, seconds_left: SecondsLeft) -> Claim:
+        ensure(seconds_left, CALL_SECONDS, f"route {route_id}: reading the notification record of log {log_id}")
         item = self.client.get_item(
             TableName=self.table, Key={KEY_ATTRIBUTE: {"S": self.key(route_id, log_id)}}, ConsistentRead=True
         ).get("Item", {})
@@ -121,8 +131,11 @@ class Ledger:
             return Claim("busy", retry_after=1.0)
         return Claim("done", state=state)
 
-    def finish(self, route_id: str, log_id: str, claim: Claim, state: FinalState) -> bool:
+    def finish(
+        self, route_id: str, log_id: str, claim: Claim, state: FinalState, seconds_left: SecondsLeft = unlimited
+    ) -> bool:
         """Record the final ``state``; False if the claim was lost (its lease ran out and another took it)."""
+        ensure(seconds_left, CALL_SECONDS, f"route {route_id}: recording the notification of log {log_id}")
         return self._if_ours(
             claim,
             lambda condition: self.client.update_item(
@@ -135,8 +148,9 @@ class Ledger:
             ),
         )
 
-    def release(self, route_id: str, log_id: str, claim: Claim) -> bool:
+    def release(self, route_id: str, log_id: str, claim: Claim, seconds_left: SecondsLeft = unlimited) -> bool:
         """Delete our ``sending`` record so that a retry can claim it (after a failed send)."""
+        ensure(seconds_left, CALL_SECONDS, f"route {route_id}: releasing the notification of log {log_id}")
         return self._if_ours(
             claim,
             lambda condition: self.client.delete_item(
@@ -164,8 +178,9 @@ class Ledger:
         start = now - now % self.policy.window_seconds
         return f"notify-rate#{recipient}#{start}", start
 
-    def allow(self, recipient: str) -> bool:
+    def allow(self, recipient: str, seconds_left: SecondsLeft = unlimited) -> bool:
         """Count one mail to ``recipient`` (a :func:`recipient_key`) if the window has room."""
+        ensure(seconds_left, CALL_SECONDS, "counting a mail to its recipient")
         key, start = self._window_key(recipient)
         try:
             self.client.update_item(
@@ -186,8 +201,9 @@ class Ledger:
             return False
         return True
 
-    def refund(self, recipient: str) -> None:
+    def refund(self, recipient: str, seconds_left: SecondsLeft = unlimited) -> None:
         """Give back the count :meth:`allow` took, when that mail was not sent after all."""
+        ensure(seconds_left, CALL_SECONDS, "giving back a recipient's count")
         key, _ = self._window_key(recipient)
         try:
             self.client.update_item(

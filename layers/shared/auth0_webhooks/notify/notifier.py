@@ -6,21 +6,28 @@ log back and try after ``retry_after`` seconds" (the queue's retries end in its 
 ``failed`` means "dead-letter it now, with ``reason``". Every outcome but ``sent`` and
 ``duplicate`` is logged with its reason (route, log id, log type; never an address or content),
 and each has a metric name (:attr:`Outcome.metric`) for the caller to count.
+
+Nothing is sent that there is no time to record: a send starts only with :data:`SEND_AND_RECORD_SECONDS`
+left (its own time, and the ledger's calls before and after it); otherwise the log is retried and its
+claim released. A ledger call that fails or finds no time leaves the record to its lease (a WARNING);
+both mark the outcome a ``shortfall`` for the caller's ``Shortfalls`` metric.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import requests
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..budget import OutOfTime
 from . import slack
 from .destinations import Destination, EmailDestination, SlackDestination
 from .event import Recipient, build_event
+from .ledger import CALL_SECONDS as LEDGER_CALL_SECONDS
 from .ledger import Claim, Ledger, recipient_key
 from .recipients import Lookup, UserDirectory
 from .ses import Email, SendError, SesMailer
@@ -40,7 +47,10 @@ METRICS: dict[str, str] = {
 # do not start a look-up or a send with less time than this: each takes at most
 # LookupPolicy's connect + read timeouts (6 s) or ses.SES_CONFIG's (7 s, one attempt)
 MIN_SECONDS_LEFT = 8.0
+# a send starts only with the time for the recipient's count, the send, and its record after it
+SEND_AND_RECORD_SECONDS = LEDGER_CALL_SECONDS + MIN_SECONDS_LEFT + LEDGER_CALL_SECONDS
 DEADLINE_RETRY_SECONDS = 1.0
+NO_TIME_TO_RECORD = "too close to the deadline to send and record it"
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class Outcome:
     status: Status
     reason: str = ""
     retry_after: float = 0.0
+    shortfall: bool = False  # the ledger was not written as it should have been (no time, or it failed)
 
     @property
     def metric(self) -> str:
@@ -105,9 +116,11 @@ class Notifier:
         if time_left() < MIN_SECONDS_LEFT:
             return Outcome("retry", "too close to the deadline to start", DEADLINE_RETRY_SECONDS)
         try:
-            claim = self.ledger.claim(route_id, log_id)
+            claim = self.ledger.claim(route_id, log_id, time_left)
         except (ClientError, BotoCoreError) as error:
             return Outcome("retry", f"the ledger is unavailable: {type(error).__name__}", DEADLINE_RETRY_SECONDS)
+        except OutOfTime:
+            return Outcome("retry", "too close to the deadline to start", DEADLINE_RETRY_SECONDS)
         if claim.status == "done":
             return Outcome("duplicate", f"already {claim.state}")
         if claim.status == "busy":
@@ -116,21 +129,25 @@ class Notifier:
             outcome = self._deliver(route_id, destination, log, time_left)
         except Exception as error:  # one log never breaks the batch; the record is released below
             outcome = Outcome("retry", f"unexpected {type(error).__name__}", DEADLINE_RETRY_SECONDS)
-        self._record(route_id, log_id, claim, outcome)
-        return outcome
+        return self._record(route_id, log_id, claim, outcome, time_left)
 
-    def _record(self, route_id: str, log_id: str, claim: Claim, outcome: Outcome) -> None:
-        """Finish or release the claim. If DynamoDB fails here, the lease runs out instead (logged)."""
+    def _record(
+        self, route_id: str, log_id: str, claim: Claim, outcome: Outcome, time_left: Callable[[], float]
+    ) -> Outcome:
+        """Finish or release the claim. If DynamoDB fails here or there is no time, the lease runs out instead
+        (a WARNING, and the outcome is a shortfall)."""
         try:
             if outcome.status in ("sent", "held", "skipped"):
-                self.ledger.finish(route_id, log_id, claim, outcome.status)
+                self.ledger.finish(route_id, log_id, claim, outcome.status, time_left)
             else:  # retry or failed: a later attempt (or a redrive from the dead-letter queue) may send it
-                self.ledger.release(route_id, log_id, claim)
-        except (ClientError, BotoCoreError) as error:
+                self.ledger.release(route_id, log_id, claim, time_left)
+        except (ClientError, BotoCoreError, OutOfTime) as error:
             logger.warning(
                 "notification record not updated; its lease will run out",
                 extra={"route": route_id, "log_id": log_id, "outcome": outcome.status, "error": type(error).__name__},
             )
+            return replace(outcome, shortfall=True)
+        return outcome
 
     def _deliver(
         self, route_id: str, destination: Destination, log: Mapping[str, Any], time_left: Callable[[], float]
@@ -139,6 +156,8 @@ class Notifier:
         if found.status in ("retry", "failed"):
             return Outcome(found.status, found.reason, found.retry_after)
         if isinstance(destination, SlackDestination):
+            if time_left() < MIN_SECONDS_LEFT + LEDGER_CALL_SECONDS:
+                return Outcome("retry", NO_TIME_TO_RECORD, DEADLINE_RETRY_SECONDS, shortfall=True)
             return self._post(destination, log, found)
         recipient = found.recipient
         why_not = _why_not_mail(destination, found)
@@ -147,10 +166,10 @@ class Notifier:
         message = self._render(destination.template, build_event(log, recipient, self.tenant))
         if isinstance(message, Outcome):
             return message
-        if time_left() < MIN_SECONDS_LEFT:
-            return Outcome("retry", "too close to the deadline to send", DEADLINE_RETRY_SECONDS)
+        if time_left() < SEND_AND_RECORD_SECONDS:
+            return Outcome("retry", NO_TIME_TO_RECORD, DEADLINE_RETRY_SECONDS, shortfall=True)
         key = recipient_key(recipient.email)
-        if not self.ledger.allow(key):
+        if not self.ledger.allow(key, time_left):
             return Outcome("held", f"the recipient had {self.ledger.policy.per_recipient} mails this window")
         email = Email(
             destination.sender,
@@ -163,9 +182,19 @@ class Notifier:
         try:
             self.mailer.send(email)
         except SendError as error:
-            self.ledger.refund(key)
-            return Outcome("retry" if error.retryable else "failed", error.reason, 60.0 if error.retryable else 0.0)
+            refunded = self._refund(key, time_left)
+            status: Status = "retry" if error.retryable else "failed"
+            return Outcome(status, error.reason, 60.0 if error.retryable else 0.0, shortfall=not refunded)
         return Outcome("sent")
+
+    def _refund(self, key: str, time_left: Callable[[], float]) -> bool:
+        """Give the recipient's count back; without time or DynamoDB it stays taken until its window ends."""
+        try:
+            self.ledger.refund(key, time_left)
+        except (ClientError, BotoCoreError, OutOfTime) as error:
+            logger.warning("a recipient's mail count not given back", extra={"error": type(error).__name__})
+            return False
+        return True
 
     def _post(self, destination: SlackDestination, log: Mapping[str, Any], found: Lookup) -> Outcome:
         event = build_event(log, found.recipient, self.tenant)

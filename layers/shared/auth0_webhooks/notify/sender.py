@@ -20,9 +20,10 @@ beside ``ROUTES_FILE``). Importing this module imports ``liquid``.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from ..routes.model import EmailDestination, Route, SlackDestination
 from ..webhook import NOT_SENT, Outcome
 from . import destinations as notify_destinations
 from .ledger import Ledger
-from .notifier import MIN_SECONDS_LEFT, Notifier
+from .notifier import MIN_SECONDS_LEFT, NO_TIME_TO_RECORD, Notifier
 from .notifier import Outcome as NotifyOutcome
 from .recipients import UserDirectory
 from .ses import SesMailer
@@ -69,6 +70,8 @@ class NotifySender:
     pace: Pace | None = None
     timeout_setting: str = "the deliverer's Timeout (a notification takes up to 8 s)"
     clock: Callable[[], float] = time.monotonic
+    shortfalls: int = 0  # notifications whose ledger was not written as it should have been (see take_shortfalls)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def endpoint(self) -> str:
@@ -89,8 +92,17 @@ class NotifySender:
     ) -> list[tuple[LogEntry, Outcome]]:
         until = self.clock() + seconds_left
         result = self.notifier().notify(self.route_id, logs[0], lambda: until - self.clock())
+        if result.shortfall:
+            with self._lock:
+                self.shortfalls += 1
         outcome = outcome_of(result)
         return [(entry, outcome) for entry in logs]
+
+    def take_shortfalls(self) -> int:
+        """The shortfalls noted since the last take (the deliverer takes them once per invocation)."""
+        with self._lock:
+            taken, self.shortfalls = self.shortfalls, 0
+        return taken
 
     def notifier(self) -> Notifier:
         shared = self.parts()
@@ -117,7 +129,7 @@ def outcome_of(result: NotifyOutcome) -> Outcome:
     if result.status in ("sent", "duplicate", "skipped", "held"):
         return DELIVERED
     if result.status == "retry":
-        sent = result.reason != "too close to the deadline to start"
+        sent = result.reason not in ("too close to the deadline to start", NO_TIME_TO_RECORD)  # nothing was sent
         return Outcome(False, True, None, result.reason if sent else NOT_SENT, result.retry_after or None, sent=sent)
     return Outcome(False, False, None, result.reason or "notification failed")
 
@@ -202,7 +214,7 @@ def build_parts(environ: Mapping[str, str]) -> NotifyParts:
     return NotifyParts(
         TemplateStore(templates_dir(environ)),
         users,
-        Ledger(clients.dynamodb(), table),
+        Ledger(clients.dynamodb_within_deadline(), table),  # each call ends within clients.DEADLINE_CALL_SECONDS
         session,
         SesMailer(),
         auth0.domain,
