@@ -10,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SERVICE = "auth0-webhooks-demo"
+STATUS_WHILE_PAUSED = "status-while-paused.txt"  # under DEMO_DIR: `status` as a route paused (DEMO_FAULTS=1)
 POLLER_SECONDS = 8.0  # the poller's Lambda timeout here: short, so that Ctrl-C is quick
 LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET = "demo-client", secrets.token_urlsafe(24)
 ATTACKER_IP = "192.0.2.66"

@@ -168,6 +168,11 @@ def print_summary(screen: Screen, report: dict[str, Any], log_path: Path, interr
             f" {latency['schedule_seconds']:g}s); on the deployed {latency['default_schedule_seconds']:g}s schedule"
             f" ~{deployed['median']:.0f}s and ~{deployed['p95']:.0f}s (see devkit/latency.py)",
         )
+    if "status_while_paused" in report:
+        paused = report["status_while_paused"]
+        row("Status", f"`auth0-webhooks status` as the route paused ({_shown(Path(paused['file']))}):")
+        for text in paused["text"].splitlines():
+            screen.line(screen.dim(f"  {'':10}   {text}"))
     point = report["checkpoint"]
     row("Checkpoint", f"{point.get('log_id', 'none')} (newest log {point.get('newest_log_date', '-')})")
     for error, count in report["errors"].items():

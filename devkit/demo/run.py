@@ -9,11 +9,13 @@ import os
 import signal
 import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO
 
 from rich.console import Console
 
-from .config import DemoConfig
+from .config import STATUS_WHILE_PAUSED, DemoConfig
 from .live import Progress
 from .parts import SECRET_SETTINGS, Parts, started_parts
 from .pipeline import Pipeline, drained
@@ -28,6 +30,7 @@ def run(config: DemoConfig, out: IO[str] | None = None) -> int:
     screen = Screen(Console(file=out, no_color=bool(os.environ.get("NO_COLOR")), highlight=False))
     config.directory.mkdir(parents=True, exist_ok=True)
     log_path = config.directory / "logs.jsonl"
+    (config.directory / STATUS_WHILE_PAUSED).unlink(missing_ok=True)  # an earlier run's
     screen.line(screen.bold("auth0-webhooks demo") + " · the real poller and deliverer, end to end, on this machine")
     screen.line(screen.dim("starting moto (AWS), the local tenant and receivers…"))
     with started_parts(config, dict(os.environ), notify=True) as parts, log_path.open("w") as log_file:
@@ -72,7 +75,7 @@ def drive(config: DemoConfig, parts: Parts, pipeline: Pipeline, progress: Progre
             deadline = time.monotonic() + config.drain_seconds
             note = "tenant stopped; draining" if parts.stream else "draining"
             # DEMO_FAULTS=1: the down receiver comes back once its route has paused; the route then resumes
-            paused = functools.partial(route_paused, parts)
+            paused = functools.partial(route_paused, parts, config.directory / STATUS_WHILE_PAUSED)
             recovered = parts.routes is None or parts.routes.recover(paused)
             while time.monotonic() < deadline and not (recovered and drained(pipeline)):
                 time.sleep(1.0)
@@ -89,11 +92,24 @@ def drive(config: DemoConfig, parts: Parts, pipeline: Pipeline, progress: Progre
         signal.signal(signal.SIGTERM, restore)
 
 
-def route_paused(parts: Parts, route: str) -> bool:
-    """Whether ``route``'s breaker is open, as the deliverer keeps it in the stack's table."""
-    from auth0_webhooks.health.breaker import BreakerStore
+def route_paused(parts: Parts, status_file: Path, route: str) -> bool:
+    """Whether ``route``'s breaker is open, as the deliverer keeps it in the stack's table.
 
-    return BreakerStore(parts.stack.client("dynamodb"), parts.stack.table).load(route).paused
+    When it is, what ``auth0-webhooks status`` shows at that moment is written to ``status_file``
+    (the summary prints it: the stack at a glance with one route paused).
+    """
+    from auth0_webhooks.health.breaker import BreakerStore
+    from auth0_webhooks.ops.status import gather, render
+
+    stack = parts.stack
+    if not BreakerStore(stack.client("dynamodb"), stack.table).load(route).paused:
+        return False
+    now = datetime.now(UTC)
+    status = gather(
+        stack.client("dynamodb"), stack.client("sqs"), stack.table, stack.queue_url, stack.dead_letter_queue_url, now
+    )
+    status_file.write_text(render(status) + "\n")
+    return True
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

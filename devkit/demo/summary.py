@@ -13,7 +13,7 @@ from ..aws import Stack
 from ..latency import Sample, measured, on_schedule
 from . import mail
 from .arrivals import route_arrivals
-from .config import DEPLOYED_SCHEDULE_SECONDS, DemoConfig
+from .config import DEPLOYED_SCHEDULE_SECONDS, STATUS_WHILE_PAUSED, DemoConfig
 from .parts import Parts
 from .pipeline import Pipeline, drained
 from .routes import DemoRoutes
@@ -98,6 +98,9 @@ def summarize(
             payloads = list(parts.slack.payloads)
         report["slack"] = dict(Counter(p["attachments"][0]["fallback"] for p in payloads))
     report["checkpoint"] = point
+    status_file = config.directory / STATUS_WHILE_PAUSED
+    if status_file.exists():
+        report["status_while_paused"] = {"file": str(status_file), "text": status_file.read_text()}
     if samples:
         report["latency"] = {
             "measured": asdict(measured(samples)),
