@@ -131,7 +131,9 @@ def test_with_faults_a_down_receiver_pauses_its_route_loses_nothing_and_holds_up
     assert any(t.startswith("Route security resumed") for t in summary["slack"])
     # what `auth0-webhooks status` showed as the route paused: that route open, the others healthy
     status = summary["status_while_paused"]["text"]
-    assert re.search(r"^route  security +open .*→  paused since \d\d:\d\d: HTTP 503 from 127\.0\.0\.1:\d+$", status, re.M)
+    assert re.search(
+        r"^route  security +open .*→  paused since \d\d:\d\d: HTTP 503 from 127\.0\.0\.1:\d+$", status, re.M
+    )
     assert re.search(r"^route  siem +closed .*→  healthy$", status, re.M)
     assert status == (tmp_path / "status-while-paused.txt").read_text() and "as the route paused" in done.stdout
     # each of its logs arrived after the pause, or used its attempts before it and sits in the DLQ with its route
