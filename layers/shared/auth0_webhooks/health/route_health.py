@@ -167,7 +167,7 @@ class RouteHealth:
             told = Told(outcome, self.now(), probe)
             events: tuple[BreakerEvent, ...] = ()
             try:
-                if self._now_or_later(route, view, told):
+                if self._at_once(route, view, told):
                     view.state, events = self.breaker.apply(route, [*view.untold, told], seconds_left)
                     view.untold.clear()
                 else:
@@ -186,7 +186,7 @@ class RouteHealth:
                 self.paused.discard(route)
         return Sent(events, paused)
 
-    def _now_or_later(self, route: str, view: _Route, told: Told) -> bool:
+    def _at_once(self, route: str, view: _Route, told: Told) -> bool:
         """Whether ``told`` must be written at once: a probe's, or a failure that pauses the route it found closed."""
         assert self.breaker is not None
         if told.probe or view.state is None:
