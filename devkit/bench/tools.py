@@ -58,6 +58,9 @@ def sqs_payload_bytes(body: bytes | str | None) -> int:
 def count_aws_requests(counts: Counts) -> Iterator[None]:
     """Count the SQS and DynamoDB requests the library's clients send (botocore's before-send event).
 
+    Both DynamoDB clients: the checkpoint's, and the one the routes' breaker and delivery record use
+    within the invocation's deadline (``clients.dynamodb_within_deadline``).
+
     SQS bills each 64 KB chunk of a request's payload (:func:`sqs_payload_bytes`) as one request.
     """
     from auth0_webhooks import clients
@@ -70,7 +73,11 @@ def count_aws_requests(counts: Counts) -> Iterator[None]:
         else:
             counts.dynamodb[operation] += 1
 
-    hooks = [(clients.sqs(), "before-send.sqs"), (clients.dynamodb(), "before-send.dynamodb")]
+    hooks = [
+        (clients.sqs(), "before-send.sqs"),
+        (clients.dynamodb(), "before-send.dynamodb"),
+        (clients.dynamodb_within_deadline(), "before-send.dynamodb"),  # the routes' breaker and delivery record
+    ]
     for client, event in hooks:
         client.meta.events.register(event, on_send, unique_id="bench-counter")
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from auth0_webhooks import clients
 from auth0_webhooks.budget import OutOfTime
-from auth0_webhooks.deliverer import RESERVE_SECONDS, Deliverer, build_deliverer
+from auth0_webhooks.deliverer import RESERVE_SECONDS, SLACK_FLUSH_RESERVE_SECONDS, Deliverer, build_deliverer
 from auth0_webhooks.health.breaker import CALL_SECONDS, BreakerStore
 from auth0_webhooks.health.record import DeliveryLog, RecordStore
 from auth0_webhooks.metrics import PUBLISHED, SHORTFALLS
@@ -96,8 +96,8 @@ def test_an_outcome_there_is_no_time_to_tell_is_reported_and_its_logs_come_back(
     enqueue(stack, logs)
     webhook.failures.next, webhook.failures.status = 1, 503
 
-    def time_left() -> float:  # plenty until the webhook has answered, then too little for the breaker
-        return TOO_LITTLE if webhook.deliveries else 60.0
+    def time_left() -> float:  # plenty until the webhook has answered, then too little for the end's writes
+        return SLACK_FLUSH_RESERVE_SECONDS + CALL_SECONDS - 1.0 if webhook.deliveries else 60.0
 
     with caplog.at_level(logging.WARNING):
         deliverer, counts = invoke(stack, time_left)
@@ -105,7 +105,8 @@ def test_an_outcome_there_is_no_time_to_tell_is_reported_and_its_logs_come_back(
     assert counts == (1, 1)  # handed back to SQS for a retry: nothing lost
     assert [d.status for d in webhook.deliveries] == [503]
     assert "route breaker not told: no time left; an outcome was not counted" in warnings(caplog)
-    assert deliverer.stats.metrics()[SHORTFALLS] == 1
+    assert "delivery record not written: no time left" in warnings(caplog)
+    assert deliverer.stats.metrics()[SHORTFALLS] == 2  # the breaker's count and the record, each reported
     assert "breaker_failures_in_a_row" not in breaker_item(stack)  # the 503 was not counted, and not silently
     assert dead_letters(stack) == []
 

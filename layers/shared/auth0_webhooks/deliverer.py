@@ -163,8 +163,11 @@ class Deliverer:
         self.outbox = AlertOutbox(self.alerts, _slack_executor(), min(SLACK_SECONDS_PER_INVOCATION, total / 4))
         processor = AsyncBatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
         response = async_process_partial_response(event, record_handler=self.handle, processor=processor)
+        told = self.health.flush(lambda: self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
+        for change in told:  # a pause the invocation's counts add up to once written with others'
+            if change.route in self.destinations:
+                self._tell(change, self.destinations[change.route], self._waiting())
         self.stats.routes_paused = len(self.health.paused)
-        self.health.flush(lambda: self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
         self.stats.shortfalls = self.health.shortfalls + _taken_shortfalls(self.destinations.values())
         self.outbox.send(partial(self.alerts.success, self.stats.delivered, self.stats.last_log_id))
         self.outbox.flush(self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
@@ -271,16 +274,20 @@ class Deliverer:
         if not events:
             return
         waiting = await asyncio.to_thread(self._waiting)
-        host = urlsplit(destination.endpoint).netloc or destination.endpoint
         for event in events:
-            text = self._safe(event.text(host, waiting))
-            extra = {"route": self._safe(event.route), "status": event.last_status, "event": event.kind}
-            (logger.info if event.kind == "resumed" else logger.warning)(text, extra=extra)
-            fields = {"Route": event.route, "Destination": host, "Waiting": f"{waiting} messages"}
-            if event.kind != "resumed":
-                fields |= {"Last status": str(event.last_status or "no answer"), "Last error": event.last_error or "-"}
-            color = "good" if event.kind == "resumed" else "danger"
-            self.outbox.send(partial(self.alerts.post, text, color, fields))
+            self._tell(event, destination, waiting)
+
+    def _tell(self, event: BreakerEvent, destination: Destination, waiting: int) -> None:
+        """One breaker event to the log (WARNING but a resume) and to Slack's outbox."""
+        host = urlsplit(destination.endpoint).netloc or destination.endpoint
+        text = self._safe(event.text(host, waiting))
+        extra = {"route": self._safe(event.route), "status": event.last_status, "event": event.kind}
+        (logger.info if event.kind == "resumed" else logger.warning)(text, extra=extra)
+        fields = {"Route": event.route, "Destination": host, "Waiting": f"{waiting} messages"}
+        if event.kind != "resumed":
+            fields |= {"Last status": str(event.last_status or "no answer"), "Last error": event.last_error or "-"}
+        color = "good" if event.kind == "resumed" else "danger"
+        self.outbox.send(partial(self.alerts.post, text, color, fields))
 
     def _health_seconds(self) -> float:
         """The time a breaker call may use: what is left but the reserve for the SQS calls after it."""

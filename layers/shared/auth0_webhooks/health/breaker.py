@@ -2,10 +2,12 @@
 
 Over 300 lines: the state machine and the conditional store that keeps it are one idea.
 
-The deliverer asks :meth:`Breaker.admit` before each POST and tells :meth:`Breaker.record`
-how it went. ``DELIVER``: the route is closed, post. ``PROBE``: the route is paused and this
-caller holds the one probe lease: post once, then record with ``probe=True``. ``HOLD``: the
-route is paused; requeue the message without spending an attempt (see ``holds``).
+A caller asks :meth:`Breaker.admit` before each POST and tells :meth:`Breaker.record` how it
+went. ``DELIVER``: the route is closed, post. ``PROBE``: the route is paused and this caller
+holds the one probe lease: post once, then record with ``probe=True``. ``HOLD``: the route is
+paused; requeue the message without spending an attempt (see ``holds``). The deliverer asks
+once per invocation and route and passes the state back (``admit(known=...)``), and tells
+several outcomes at once (:meth:`Breaker.apply`, :meth:`Breaker.fold`): see ``route_health``.
 
 Every change is a conditional write on the item's ``version``, so concurrent invocations
 never both take the probe lease and never lose a count. A route resumes only after a
@@ -24,7 +26,7 @@ is raised and the caller takes its safe path (``route_health``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -102,6 +104,16 @@ class BreakerEvent:
 class Decision:
     action: Admit
     events: tuple[BreakerEvent, ...] = ()
+    state: BreakerState | None = None  # the route's state after the decision (None: the breaker was not asked)
+
+
+@dataclass(frozen=True)
+class Told:
+    """One outcome for the breaker to count: the answer, when it came, and whether it was the probe's."""
+
+    outcome: Outcome
+    at: datetime
+    probe: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,11 @@ _INT_FIELDS = {"failures_in_a_row", "window_attempts", "window_failures", "last_
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _saved(written: BreakerState) -> BreakerState:
+    """The state as :meth:`BreakerStore.save` stored it (its version moved on by one)."""
+    return replace(written, version=written.version + 1)
 
 
 def _when(value: str | None) -> datetime | None:
@@ -212,12 +229,18 @@ class Breaker:
     def state(self, route: str, seconds_left: SecondsLeft = unlimited) -> BreakerState:
         return self.store.load(route, seconds_left)
 
-    def admit(self, route: str, seconds_left: SecondsLeft = unlimited) -> Decision:
-        """May this caller post to ``route`` now? Takes the probe lease when a probe is due."""
+    def admit(self, route: str, seconds_left: SecondsLeft = unlimited, known: BreakerState | None = None) -> Decision:
+        """May this caller post to ``route`` now? Takes the probe lease when a probe is due.
+
+        With ``known`` (the state this caller read or wrote last), a closed route is admitted and
+        a paused one held without a request; only a change (the probe lease, a reminder) is
+        written, conditionally on ``known``'s version, and a conflict reads the item again.
+        The decision's ``state`` is the state after it, for the caller to pass as ``known`` next.
+        """
+        old = known if known is not None else self.store.load(route, seconds_left)
         for _ in range(CONFLICT_RETRIES):
-            old = self.store.load(route, seconds_left)
             if not old.paused:
-                return Decision(Admit.DELIVER)
+                return Decision(Admit.DELIVER, state=old)
             now = self.clock()
             new, events, action = old, [], Admit.HOLD
             reminded = _when(old.reminded_at or old.opened_at)
@@ -230,21 +253,43 @@ class Breaker:
                 new = replace(new, state="half_open", lease_until=_iso(now + self.thresholds.probe_lease))
                 action = Admit.PROBE
             if new == old:
-                return Decision(Admit.HOLD)
+                return Decision(Admit.HOLD, state=old)
             if self.store.save(route, old, new, seconds_left):
-                return Decision(action, tuple(events))
+                return Decision(action, tuple(events), _saved(new))
+            old = self.store.load(route, seconds_left)
         raise BreakerConflict(f"route {route}: the breaker item kept changing; try again later")
 
     def record(
         self, route: str, outcome: Outcome, probe: bool = False, seconds_left: SecondsLeft = unlimited
     ) -> tuple[BreakerEvent, ...]:
         """Count one POST's outcome; return the transition it caused, if any."""
+        return self.apply(route, [Told(outcome, self.clock(), probe)], seconds_left)[1]
+
+    def apply(
+        self, route: str, told: Sequence[Told], seconds_left: SecondsLeft = unlimited
+    ) -> tuple[BreakerState, tuple[BreakerEvent, ...]]:
+        """Count several outcomes, in order, in one conditional write (read again and redone on a race).
+
+        Returns the state as written and the transitions the outcomes caused.
+        """
         for _ in range(CONFLICT_RETRIES):
             old = self.store.load(route, seconds_left)
-            new, events = self._next(route, old, outcome, probe, self.clock())
-            if new == old or self.store.save(route, old, new, seconds_left):
-                return events
+            new, events = self.fold(route, old, told)
+            if new == old:
+                return old, events
+            if self.store.save(route, old, new, seconds_left):
+                return _saved(new), events
         raise BreakerConflict(f"route {route}: the breaker item kept changing; try again later")
+
+    def fold(
+        self, route: str, state: BreakerState, told: Sequence[Told]
+    ) -> tuple[BreakerState, tuple[BreakerEvent, ...]]:
+        """The state after ``told`` (no request): what :meth:`apply` would write over ``state``."""
+        events: list[BreakerEvent] = []
+        for one in told:
+            state, caused = self._next(route, state, one.outcome, one.probe, one.at)
+            events += caused
+        return state, tuple(events)
 
     def pause(self, route: str, reason: str = "paused by an operator") -> BreakerState:
         """Pause ``route`` by command: no probes until :meth:`resume`."""

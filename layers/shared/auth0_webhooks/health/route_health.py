@@ -8,9 +8,24 @@ once at the end. Without a table (``CHECKPOINT_TABLE`` unset) every route is adm
 record is kept. A breaker that cannot be read for the races of other invocations
 (:class:`~auth0_webhooks.health.breaker.BreakerConflict`) holds the record: it waits, it is not lost.
 
+The breaker costs next to nothing, like the record: a route's breaker is read once per
+invocation (its first record's admit) and that state is reused for the invocation's other
+records of the route; only a change this invocation makes (the probe lease, a reminder, a
+pause) is written at once, conditionally, and then reused. Outcomes that cannot pause the
+route (a success, a failure short of every threshold) are kept in memory and written in one
+conditional update by :meth:`RouteHealth.flush`; a failure that would pause the route,
+counted with the invocation's earlier outcomes (failures in a row, a 401/403/410, the
+window's ratio), is written at once, so the invocation's remaining records of the route are
+held, not sent. A probe's outcome is written at once (its lease). The trade-off: a route
+paused by another invocation meanwhile is seen at this deliverer's next invocation, so one
+more batch (at most ``BatchSize`` records) may still be sent to it; and counts another
+invocation wrote meanwhile are met at the flush, which then pauses the route if they add up.
+A route's calls are made one at a time (a lock per route), so two records of one invocation
+never both pause (or resume) it, and announce it twice.
+
 Every call takes the time left (``seconds_left``): a breaker or record call is not started
 without ``breaker.CALL_SECONDS`` of it. Then the safe path: a breaker not asked holds the record
-(it waits, attempts unchanged, and the route is not counted as paused); an outcome not told is
+(it waits, attempts unchanged, and the route is not counted as paused); outcomes not told are
 not counted; a record not written misses those counts. Each of these, and each conflict or
 failed write, is a WARNING and one more :attr:`RouteHealth.shortfalls` (metric ``Shortfalls``).
 
@@ -40,8 +55,10 @@ from .breaker import (
     Breaker,
     BreakerConflict,
     BreakerEvent,
+    BreakerState,
     Decision,
     Thresholds,
+    Told,
 )
 from .record import DeliveryLog, RecordStore
 
@@ -67,6 +84,15 @@ class Sent:
     paused: bool = False
 
 
+@dataclass
+class _Route:
+    """One route's breaker in this invocation: the state last read or written; the outcomes not written yet."""
+
+    state: BreakerState | None = None
+    untold: list[Told] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -82,6 +108,7 @@ class RouteHealth:
     paused: set[str] = field(default_factory=set)  # routes seen paused (held or probed) in this invocation
     shortfalls: int = 0  # breaker or record calls not made (no time, a conflict, a failed write): metric Shortfalls
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # sends note from worker threads
+    _routes: dict[str, _Route] = field(default_factory=dict, repr=False)
 
     @property
     def thresholds(self) -> Thresholds:
@@ -93,17 +120,25 @@ class RouteHealth:
         return self.thresholds.probe_every / timedelta(seconds=1)
 
     def admit(self, route: str, seconds_left: SecondsLeft = unlimited) -> Decision:
-        """DELIVER, PROBE or HOLD; a breaker that keeps changing under us, or that there is no time to ask, holds."""
+        """DELIVER, PROBE or HOLD; a breaker that keeps changing under us, or that there is no time to ask, holds.
+
+        The route's breaker is read by its first admit in the invocation; the next ones reuse
+        that state (or the one this invocation wrote since) without a request.
+        """
         if self.breaker is None:
             return Decision(Admit.DELIVER)
-        try:
-            decision = self.breaker.admit(route, seconds_left)
-        except BreakerConflict:
-            self._fell_short("route breaker busy: the record waits", route)
-            decision = Decision(Admit.HOLD)
-        except OutOfTime as error:  # not a pause: held so that it waits without spending an attempt
-            self._fell_short("route breaker not asked: no time left; the record waits", route, str(error))
-            return Decision(Admit.HOLD)
+        view = self._route(route)
+        with view.lock:
+            try:
+                decision = self.breaker.admit(route, seconds_left, known=view.state)
+            except BreakerConflict:
+                self._fell_short("route breaker busy: the record waits", route)
+                decision = Decision(Admit.HOLD)
+            except OutOfTime as error:  # not a pause: held so that it waits without spending an attempt
+                self._fell_short("route breaker not asked: no time left; the record waits", route, str(error))
+                return Decision(Admit.HOLD)
+            if decision.state is not None:
+                view.state = decision.state
         if decision.action is not Admit.DELIVER:
             with self._lock:
                 self.paused.add(route)
@@ -114,10 +149,11 @@ class RouteHealth:
     ) -> Sent:
         """Note a record's sends (one outcome each): each failure in the record; one in the breaker.
 
-        The breaker counts one outcome per record (one conditional write, however many sends):
-        its first failure that tells of the destination, else a success. A refusal of the logs
-        themselves (a 400, a 3xx: dead-lettered at once) says nothing of the destination's health
-        and is not counted; 401, 403 and 410 pause the route at once.
+        The breaker counts one outcome per record, however many sends: its first failure that
+        tells of the destination, else a success. A refusal of the logs themselves (a 400, a 3xx:
+        dead-lettered at once) says nothing of the destination's health and is not counted; 401,
+        403 and 410 pause the route at once. The outcome is written now only when it is a probe's
+        or would pause the route; else it waits in memory for :meth:`flush`.
         """
         with self._lock:
             for failed in (o for o in outcomes if not o.ok):
@@ -126,26 +162,38 @@ class RouteHealth:
         outcome = next((o for o in counted if not o.ok), counted[0] if counted else None)
         if self.breaker is None or outcome is None:
             return Sent()
-        try:
-            events = self.breaker.record(route, outcome, probe, seconds_left)
-        except BreakerConflict:
-            self._fell_short("route breaker busy: an outcome was not counted", route)
-            return Sent()
-        except OutOfTime as error:
-            self._fell_short("route breaker not told: no time left; an outcome was not counted", route, str(error))
-            return Sent()
-        paused_now = any(event.kind == "paused" for event in events)  # then no read is needed
-        try:
-            paused = not outcome.ok and (paused_now or self.breaker.state(route, seconds_left).paused)
-        except OutOfTime as error:  # counted; whether it was paused already is seen by the next record's admit
-            self._fell_short("route breaker not read: no time left", route, str(error))
-            paused = False
+        view = self._route(route)
+        with view.lock:
+            told = Told(outcome, self.now(), probe)
+            events: tuple[BreakerEvent, ...] = ()
+            try:
+                if self._at_once(route, view, told):
+                    view.state, events = self.breaker.apply(route, [*view.untold, told], seconds_left)
+                    view.untold.clear()
+                else:
+                    view.untold.append(told)
+            except BreakerConflict:
+                self._fell_short("route breaker busy: an outcome was not counted", route)
+                return Sent()
+            except OutOfTime as error:
+                self._fell_short("route breaker not told: no time left; an outcome was not counted", route, str(error))
+                return Sent()
+            paused = not outcome.ok and view.state is not None and view.state.paused
         with self._lock:
             if paused:
                 self.paused.add(route)
             if any(event.kind == "resumed" for event in events):
                 self.paused.discard(route)
         return Sent(events, paused)
+
+    def _at_once(self, route: str, view: _Route, told: Told) -> bool:
+        """Whether ``told`` must be written at once: a probe's, or a failure that pauses the route it found closed."""
+        assert self.breaker is not None
+        if told.probe or view.state is None:
+            return True
+        if told.outcome.ok or view.state.paused:
+            return False
+        return self.breaker.fold(route, view.state, [*view.untold, told])[0].paused
 
     def delivered(self, route: str, endpoint: str, newest_log_id: str, latency_ms: int, logs: int) -> None:
         with self._lock:
@@ -158,10 +206,19 @@ class RouteHealth:
             log.dead_lettered += dead_lettered
             log.held += held
 
-    def flush(self, time_left: Callable[[], float]) -> None:
-        """Write each route's record once; no time or a failed write is a WARNING and a shortfall, never an error."""
+    def flush(self, time_left: Callable[[], float]) -> tuple[BreakerEvent, ...]:
+        """Write each route's untold outcomes, then its record, once; returns the transitions for Slack.
+
+        No time or a failed write is a WARNING and a shortfall, never an error.
+        """
+        events: list[BreakerEvent] = []
+        if self.breaker is not None:
+            for route, view in self._routes.items():
+                with view.lock:
+                    if view.untold:
+                        events += self._tell(route, view, time_left)
         if self.records is None:
-            return
+            return tuple(events)
         for route, log in self.logs.items():
             if log.empty:
                 continue
@@ -172,12 +229,38 @@ class RouteHealth:
                 self.records.flush(route, log, time_left)
             except Exception as error:  # the logs' fate is settled; only the record misses this invocation
                 self._fell_short("delivery record not written", route, type(error).__name__)
+        return tuple(events)
+
+    def _tell(self, route: str, view: _Route, time_left: Callable[[], float]) -> tuple[BreakerEvent, ...]:
+        """The route's untold outcomes in one conditional write (the caller holds ``view.lock``)."""
+        assert self.breaker is not None
+        try:
+            view.state, events = self.breaker.apply(route, view.untold, time_left)
+        except BreakerConflict:
+            self._fell_short("route breaker busy: outcomes were not counted", route)
+            return ()
+        except OutOfTime as error:
+            self._fell_short("route breaker not told: no time left; an outcome was not counted", route, str(error))
+            return ()
+        except Exception as error:  # the logs' fate is settled; only the counts miss this invocation
+            self._fell_short("route breaker not told: outcomes were not counted", route, type(error).__name__)
+            return ()
+        finally:
+            view.untold.clear()
+        if view.state.paused:
+            with self._lock:
+                self.paused.add(route)
+        return events
 
     def _fell_short(self, what: str, route: str, error: str = "") -> None:
         """A WARNING (the route and why; never a log's content) and one more shortfall."""
         logger.warning(what, extra={"route": route, **({"error": error} if error else {})})
         with self._lock:
             self.shortfalls += 1
+
+    def _route(self, route: str) -> _Route:
+        with self._lock:
+            return self._routes.setdefault(route, _Route())
 
     def _log(self, route: str, endpoint: str) -> DeliveryLog:
         return self.logs.setdefault(route, DeliveryLog(host=endpoint))
