@@ -1,0 +1,146 @@
+"""Notifications and Auth0's trouble: a user look-up's 429 delays a mail and never drops it, never spends a
+delivery attempt and never pauses the route; SES's own refusals do pause it, and the alert names SES.
+
+The deliverer's handler with the local tenant (its faults answer the look-ups 429), moto's SQS, DynamoDB
+and SES, a local Slack. A waiting log comes back after the look-up's reset (1 s here, the floor): the
+drive waits for delayed messages to become visible, a bound on rounds, never an assertion on time.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+
+from auth0_webhooks.notify.ledger import Ledger
+
+from devkit.aws import MotoServer, Stack
+from devkit.receivers import SlackReceiver
+from devkit.tenant import LocalTenant
+from functions.deliverer.app import lambda_handler
+from tests.integration.deliverer_helpers import dead_letters, source
+from tests.integration.test_deliverer_notify import (  # the fixtures too: the same tenant, users and settings
+    PASSWORD_CHANGED,
+    SENDER,
+    mails_to,
+    notify_env,  # noqa: F401
+    people,  # noqa: F401
+    users_tenant,  # noqa: F401
+)
+from tests.integration.test_deliverer_routes import enqueue_route, write_routes
+from tests.notify_samples import log
+
+QUEUE_COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+
+
+def queued(stack: Stack) -> int:
+    """Messages in the queue: visible, in flight and delayed."""
+    attributes = stack.client("sqs").get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=QUEUE_COUNTS)
+    return sum(int(value) for value in attributes["Attributes"].values())
+
+
+def drive_until_empty(stack: Stack, rounds: int = 200) -> int:
+    """Invoke, hand failed records back and wait for delayed ones, until the queue is empty; the invocations."""
+    events, invocations = source(stack), 0
+    for _ in range(rounds):
+        handed, _ = events.poll_once(lambda_handler)
+        invocations += handed > 0
+        events.release_failed()
+        if queued(stack) == 0:
+            return invocations
+        if handed == 0:
+            threading.Event().wait(0.1)  # a held copy is delayed by the look-up's reset: wait for it to show
+    raise AssertionError("the queue never emptied")
+
+
+def ledger_state(stack: Stack, route: str, log_id: str) -> str:
+    table = stack.environ()["CHECKPOINT_TABLE"]
+    item = stack.client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": Ledger.key(route, log_id)}}, ConsistentRead=True
+    )
+    return str(item.get("Item", {}).get("state", {}).get("S", ""))
+
+
+def slack_texts(slack: SlackReceiver) -> str:
+    return json.dumps(slack.payloads)
+
+
+def test_a_look_up_rate_limited_longer_than_max_receive_count_delays_the_mails_and_never_dead_letters_them(
+    notify_env, stack: Stack, moto: MotoServer, people, users_tenant: LocalTenant, slack: SlackReceiver, monkeypatch
+):
+    monkeypatch.setenv("BREAKER_FAILURES", "2")  # a look-up's 429 counted as SES's failure would pause the route
+    write_routes(notify_env, PASSWORD_CHANGED)
+    users_tenant.faults.throttle_after = 1  # one look-up answered, then 429s ...
+    users_tenant.faults.throttle = 6  # ... twice MAX_RECEIVE_COUNT (3) of them
+    users_tenant.faults.throttle_reset = "0"  # a reset already passed: the wait is the floor, 1 s
+    logs = [
+        log("9701", "scp", user_id="auth0|ana"),
+        log("9702", "scp", user_id="auth0|carol"),
+        log("9703", "scp", user_id="auth0|ana"),
+        log("9704", "scp", user_id="auth0|bob"),  # bob's address is not verified: skipped, not mailed
+    ]
+    enqueue_route(stack, "pw", logs)  # one record with all four
+
+    invocations = drive_until_empty(stack)
+
+    assert users_tenant.faults.throttle == 0 and invocations > 3  # every 429 was answered, over > 3 receives
+    mailed = sorted(address for m in mails_to(moto, people) for address in m["destinations"]["ToAddresses"])
+    assert mailed == sorted([people["ana"], people["ana"], people["carol"]])  # one mail per log, none twice
+    assert {log_id: ledger_state(stack, "pw", log_id) for log_id in ("9701", "9702", "9703", "9704")} == {
+        "9701": "sent",
+        "9702": "sent",
+        "9703": "sent",
+        "9704": "skipped",
+    }
+    assert dead_letters(stack) == []
+    assert "paused" not in slack_texts(slack)  # Auth0's 429s said nothing of SES
+
+
+def test_a_waiting_log_is_put_back_alone_with_its_attempts_and_the_mailed_one_is_not_mailed_again(
+    notify_env, stack: Stack, moto: MotoServer, people, users_tenant: LocalTenant
+):
+    write_routes(notify_env, PASSWORD_CHANGED)
+    users_tenant.faults.throttle_after = 1
+    users_tenant.faults.throttle = 1
+    users_tenant.faults.throttle_reset = "0"
+    enqueue_route(stack, "pw", [log("9801", "scp", user_id="auth0|ana"), log("9802", "scp", user_id="auth0|carol")])
+
+    assert source(stack).poll_once(lambda_handler) == (1, 0)  # the record succeeded: its waiting log was put back
+
+    copy: list[dict] = []
+    for _ in range(300):  # delayed 1 s by the look-up's reset: wait for it to become visible (a bound, not a race)
+        copy = stack.drain()
+        if copy:
+            break
+        threading.Event().wait(0.1)
+    [message] = copy
+    [[mailed]] = [m["destinations"]["ToAddresses"] for m in mails_to(moto, people)]  # whichever was looked up first
+    waited = "9802" if mailed == people["ana"] else "9801"
+    assert [entry["log_id"] for entry in json.loads(message["Body"])] == [waited]  # only the log that waited
+    assert message["MessageAttributes"]["attempts"]["StringValue"] == "0"  # the wait was no attempt
+    assert message["MessageAttributes"]["route"]["StringValue"] == "pw"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_ses_failing_pauses_an_email_route_and_the_alert_names_ses_and_its_error(
+    notify_env, stack: Stack, moto: MotoServer, people, slack: SlackReceiver, monkeypatch
+):
+    monkeypatch.setenv("BREAKER_FAILURES", "2")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SESV2", f"http://127.0.0.1:{closed_port()}")  # SES unreachable
+    write_routes(notify_env, PASSWORD_CHANGED)
+    enqueue_route(stack, "pw", [log(f"99{n:02d}", "scp", user_id="auth0|ana") for n in range(4)], per_message=1)
+
+    source(stack).poll_once(lambda_handler)
+
+    text = slack_texts(slack)
+    assert "Route pw paused" in text
+    assert "SES unreachable: EndpointConnectionError" in text and "SES as Acme Security" in text
+    assert "template" not in text and "no answer" not in text
+    assert SENDER.split("<")[1].rstrip(">") in text
+    assert dead_letters(stack) == []  # the failed logs wait for the probe or retry
+    assert mails_to(moto, people) == []
