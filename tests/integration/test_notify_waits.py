@@ -18,19 +18,19 @@ from devkit.aws import MotoServer, Stack
 from devkit.receivers import SlackReceiver
 from devkit.tenant import LocalTenant
 from functions.deliverer.app import lambda_handler
+from tests.integration import test_deliverer_notify as notify_tests
 from tests.integration.deliverer_helpers import dead_letters, source
-from tests.integration.test_deliverer_notify import (  # the fixtures too: the same tenant, users and settings
-    PASSWORD_CHANGED,
-    SENDER,
-    mails_to,
-    notify_env,  # noqa: F401
-    people,  # noqa: F401
-    users_tenant,  # noqa: F401
-)
 from tests.integration.test_deliverer_routes import enqueue_route, write_routes
 from tests.notify_samples import log
 
-QUEUE_COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+PASSWORD_CHANGED, SENDER, mails_to = notify_tests.PASSWORD_CHANGED, notify_tests.SENDER, notify_tests.mails_to
+# the same tenant, users and settings as the other notification tests
+people, users_tenant, notify_env = notify_tests.people, notify_tests.users_tenant, notify_tests.notify_env
+QUEUE_COUNTS = [
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+]
 
 
 def queued(stack: Stack) -> int:
