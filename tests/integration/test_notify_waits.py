@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import uuid
 
+import pytest
 from auth0_webhooks.notify.ledger import Ledger
 
 from devkit.aws import MotoServer, Stack
@@ -31,6 +33,20 @@ QUEUE_COUNTS = [
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 ]
+
+
+@pytest.fixture
+def ids(users_tenant: LocalTenant, people: dict[str, str]) -> dict[str, str]:
+    """This test's own users (ana and carol verified, bob not): user ids no earlier test's look-up cached."""
+    tag = uuid.uuid4().hex[:8]
+    found = {who: f"auth0|{who}-{tag}" for who in people}
+    users_tenant.add_users(
+        [
+            {"user_id": found[who], "email": people[who], "email_verified": who != "bob", "name": who.title()}
+            for who in people
+        ]
+    )
+    return found
 
 
 def queued(stack: Stack) -> int:
@@ -66,24 +82,25 @@ def slack_texts(slack: SlackReceiver) -> str:
 
 
 def test_a_look_up_rate_limited_longer_than_max_receive_count_delays_the_mails_and_never_dead_letters_them(
-    notify_env, stack: Stack, moto: MotoServer, people, users_tenant: LocalTenant, slack: SlackReceiver, monkeypatch
+    notify_env, stack: Stack, moto: MotoServer, people, ids, users_tenant: LocalTenant, slack: SlackReceiver, monkeypatch,
 ):
     monkeypatch.setenv("BREAKER_FAILURES", "2")  # a look-up's 429 counted as SES's failure would pause the route
     write_routes(notify_env, PASSWORD_CHANGED)
-    users_tenant.faults.throttle_after = 1  # one look-up answered, then 429s ...
-    users_tenant.faults.throttle = 6  # ... twice MAX_RECEIVE_COUNT (3) of them
+    # 16 look-ups answered 429: an invocation looks up at most the record's 4 logs, so each of the first 4
+    # invocations finds every look-up refused: every log waits 4 times, more than MAX_RECEIVE_COUNT (3)
+    users_tenant.faults.throttle = 16
     users_tenant.faults.throttle_reset = "0"  # a reset already passed: the wait is the floor, 1 s
     logs = [
-        log("9701", "scp", user_id="auth0|ana"),
-        log("9702", "scp", user_id="auth0|carol"),
-        log("9703", "scp", user_id="auth0|ana"),
-        log("9704", "scp", user_id="auth0|bob"),  # bob's address is not verified: skipped, not mailed
+        log("9701", "scp", user_id=ids["ana"]),
+        log("9702", "scp", user_id=ids["carol"]),
+        log("9703", "scp", user_id=ids["ana"]),
+        log("9704", "scp", user_id=ids["bob"]),  # bob's address is not verified: skipped, not mailed
     ]
     enqueue_route(stack, "pw", logs)  # one record with all four
 
     invocations = drive_until_empty(stack)
 
-    assert users_tenant.faults.throttle == 0 and invocations > 3  # every 429 was answered, over > 3 receives
+    assert users_tenant.faults.throttle == 0 and invocations >= 5  # every 429 was answered; 4 waits, then mail
     mailed = sorted(address for m in mails_to(moto, people) for address in m["destinations"]["ToAddresses"])
     assert mailed == sorted([people["ana"], people["ana"], people["carol"]])  # one mail per log, none twice
     assert {log_id: ledger_state(stack, "pw", log_id) for log_id in ("9701", "9702", "9703", "9704")} == {
@@ -97,13 +114,13 @@ def test_a_look_up_rate_limited_longer_than_max_receive_count_delays_the_mails_a
 
 
 def test_a_waiting_log_is_put_back_alone_with_its_attempts_and_the_mailed_one_is_not_mailed_again(
-    notify_env, stack: Stack, moto: MotoServer, people, users_tenant: LocalTenant
+    notify_env, stack: Stack, moto: MotoServer, people, ids, users_tenant: LocalTenant
 ):
     write_routes(notify_env, PASSWORD_CHANGED)
     users_tenant.faults.throttle_after = 1
     users_tenant.faults.throttle = 1
     users_tenant.faults.throttle_reset = "0"
-    enqueue_route(stack, "pw", [log("9801", "scp", user_id="auth0|ana"), log("9802", "scp", user_id="auth0|carol")])
+    enqueue_route(stack, "pw", [log("9801", "scp", user_id=ids["ana"]), log("9802", "scp", user_id=ids["carol"])])
 
     assert source(stack).poll_once(lambda_handler) == (1, 0)  # the record succeeded: its waiting log was put back
 
@@ -128,12 +145,12 @@ def closed_port() -> int:
 
 
 def test_ses_failing_pauses_an_email_route_and_the_alert_names_ses_and_its_error(
-    notify_env, stack: Stack, moto: MotoServer, people, slack: SlackReceiver, monkeypatch
+    notify_env, stack: Stack, moto: MotoServer, people, ids, slack: SlackReceiver, monkeypatch
 ):
     monkeypatch.setenv("BREAKER_FAILURES", "2")
     monkeypatch.setenv("AWS_ENDPOINT_URL_SESV2", f"http://127.0.0.1:{closed_port()}")  # SES unreachable
     write_routes(notify_env, PASSWORD_CHANGED)
-    enqueue_route(stack, "pw", [log(f"99{n:02d}", "scp", user_id="auth0|ana") for n in range(4)], per_message=1)
+    enqueue_route(stack, "pw", [log(f"99{n:02d}", "scp", user_id=ids["ana"]) for n in range(4)], per_message=1)
 
     source(stack).poll_once(lambda_handler)
 
@@ -144,3 +161,24 @@ def test_ses_failing_pauses_an_email_route_and_the_alert_names_ses_and_its_error
     assert SENDER.split("<")[1].rstrip(">") in text
     assert dead_letters(stack) == []  # the failed logs wait for the probe or retry
     assert mails_to(moto, people) == []
+
+
+def test_look_ups_rate_limited_on_every_record_neither_fail_the_records_nor_pause_the_route(
+    notify_env, stack: Stack, moto: MotoServer, people, ids, users_tenant: LocalTenant, slack: SlackReceiver, monkeypatch,
+):
+    monkeypatch.setenv("BREAKER_FAILURES", "2")
+    write_routes(notify_env, PASSWORD_CHANGED)
+    users_tenant.faults.throttle = 100  # every look-up of this invocation answers 429
+    users_tenant.faults.throttle_reset = "0"
+    enqueue_route(stack, "pw", [log(f"98{n:02d}", "scp", user_id=ids["ana"]) for n in range(4)], per_message=1)
+
+    assert source(stack).poll_once(lambda_handler) == (4, 0)  # each record's log was put back to wait
+
+    assert "paused" not in slack_texts(slack)
+    assert mails_to(moto, people) == [] and dead_letters(stack) == []
+    assert (
+        stack.client("sqs").get_queue_attributes(
+            QueueUrl=stack.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+        )["Attributes"]["ApproximateNumberOfMessagesDelayed"]
+        == "4"
+    )
