@@ -82,7 +82,14 @@ def slack_texts(slack: SlackReceiver) -> str:
 
 
 def test_a_look_up_rate_limited_longer_than_max_receive_count_delays_the_mails_and_never_dead_letters_them(
-    notify_env, stack: Stack, moto: MotoServer, people, ids, users_tenant: LocalTenant, slack: SlackReceiver, monkeypatch,
+    notify_env,
+    stack: Stack,
+    moto: MotoServer,
+    people,
+    ids,
+    users_tenant: LocalTenant,
+    slack: SlackReceiver,
+    monkeypatch,
 ):
     monkeypatch.setenv("BREAKER_FAILURES", "2")  # a look-up's 429 counted as SES's failure would pause the route
     write_routes(notify_env, PASSWORD_CHANGED)
@@ -164,7 +171,14 @@ def test_ses_failing_pauses_an_email_route_and_the_alert_names_ses_and_its_error
 
 
 def test_look_ups_rate_limited_on_every_record_neither_fail_the_records_nor_pause_the_route(
-    notify_env, stack: Stack, moto: MotoServer, people, ids, users_tenant: LocalTenant, slack: SlackReceiver, monkeypatch,
+    notify_env,
+    stack: Stack,
+    moto: MotoServer,
+    people,
+    ids,
+    users_tenant: LocalTenant,
+    slack: SlackReceiver,
+    monkeypatch,
 ):
     monkeypatch.setenv("BREAKER_FAILURES", "2")
     write_routes(notify_env, PASSWORD_CHANGED)
