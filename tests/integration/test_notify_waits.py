@@ -196,3 +196,46 @@ def test_look_ups_rate_limited_on_every_record_neither_fail_the_records_nor_paus
         )["Attributes"]["ApproximateNumberOfMessagesDelayed"]
         == "4"
     )
+
+
+def published(out: str) -> dict[str, float]:
+    """The metrics the handler's EMF lines put to CloudWatch, summed by name."""
+    found: dict[str, float] = {}
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                found[metric["Name"]] = found.get(metric["Name"], 0.0) + sum(document[metric["Name"]])
+    return found
+
+
+def test_notifications_sent_skipped_delayed_and_failed_are_published_to_cloudwatch(
+    notify_env, stack: Stack, people, ids, users_tenant: LocalTenant, capsys
+):
+    write_routes(notify_env, PASSWORD_CHANGED)
+    enqueue_route(stack, "pw", [log("9601", "scp", user_id=ids["ana"]), log("9602", "scp", user_id=ids["bob"])])
+    events = source(stack)
+    events.poll_once(lambda_handler)
+    first = published(capsys.readouterr().out)
+
+    users_tenant.faults.throttle = 1
+    enqueue_route(stack, "pw", [log("9603", "scp", user_id=ids["carol"])])
+    events.poll_once(lambda_handler)
+    second = published(capsys.readouterr().out)
+
+    assert (first["NotificationsSent"], first["NotificationsSkipped"]) == (1, 1)  # ana mailed, bob unverified
+    assert second["NotificationsDelayed"] == 1 and "NotificationsSent" not in second
+    assert dead_letters(stack) == []
+
+
+def test_a_failed_notification_is_published_to_cloudwatch_and_dead_lettered(
+    notify_env, stack: Stack, ids, users_tenant: LocalTenant, capsys
+):
+    users_tenant.scope = "read:logs"  # the application was not given read:users: look-ups are refused for good
+    write_routes(notify_env, PASSWORD_CHANGED)
+    enqueue_route(stack, "pw", [log("9604", "scp", user_id=ids["carol"])])
+
+    source(stack).poll_once(lambda_handler)
+
+    assert published(capsys.readouterr().out)["NotificationsFailed"] == 1
+    assert [entry["log_id"] for message in dead_letters(stack) for entry in json.loads(message["Body"])] == ["9604"]
