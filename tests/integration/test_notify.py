@@ -123,7 +123,7 @@ def test_a_429_on_the_look_up_delays_the_mail_and_never_drops_it(world):
     notifier = world.notifier()
     assert notifier.notify("pw", scp("9001"), plenty).status == "sent"
     limited = notifier.notify("pw", scp("9002", "auth0|carol"), plenty)
-    assert limited.status == "retry" and "429" in limited.reason and limited.retry_after >= 1
+    assert limited.status == "wait" and "429" in limited.reason and limited.retry_after >= 1
     assert world.mailed_to() == [world.ana]
     world.tenant.bucket = TokenBucket(rate=None)  # the bucket refilled
     assert notifier.notify("pw", scp("9002", "auth0|carol"), plenty).status == "sent"  # the retry claims it again
@@ -235,6 +235,7 @@ def test_slack_down_is_retried(world, slack: SlackReceiver):
     slack.fail_status = 503
     down = notifier.notify("sec", log("9001", "pwd_leak", user_id="auth0|ana"), plenty)
     assert down.status == "retry" and down.reason == "Slack answered 503" and slack.url not in down.reason
+    assert down.answered  # Slack's own answer: the route's breaker counts it
     slack.fail_status = None
     assert notifier.notify("sec", log("9001", "pwd_leak", user_id="auth0|ana"), plenty).status == "sent"
     assert len(slack.payloads) == 1
@@ -258,4 +259,5 @@ def test_without_its_table_the_ledger_puts_the_log_back_and_sends_nothing(world)
     notifier.ledger.table = "no-such-table"
     outcome = notifier.notify("pw", scp("9001"), plenty)
     assert outcome.status == "retry" and outcome.reason == "the ledger is unavailable: ResourceNotFoundException"
+    assert not outcome.answered  # not the destination's: the route's breaker does not count it
     assert world.tenant.user_requests == 0 and world.mailed_to() == []

@@ -30,6 +30,11 @@ send that paused the route, or on a probe that failed, are held too, never dead-
 Pauses, resumes and hourly reminders go to Slack. Each route's delivery record is written
 once at the end of the invocation (``health.route_health``).
 
+A notification (``email``, ``slack`` routes) whose user look-up Auth0 asked to retry later (an
+outcome of cause ``upstream``) waits: its logs are put back as a hold is, attempts unchanged,
+delayed by the look-up's reset (at most SQS's 900 s); it never nears the dead-letter queue and
+the route's breaker does not count it.
+
 Records are handled concurrently; at most a route's ``concurrency`` requests are in flight to it.
 Each POST checks the time when its turn comes and ends (its whole exchange) before the
 invocation's deadline less ``RESERVE_SECONDS``; a log not sent for lack of time comes back
@@ -67,7 +72,7 @@ from .errors import ConfigError, QueueError
 from .health.breaker import Admit, Breaker, BreakerEvent, BreakerStore
 from .health.holds import hold, hold_delay
 from .health.record import RecordStore
-from .health.route_health import RouteHealth
+from .health.route_health import RouteHealth, event_text
 from .log_entry import LogEntry, log_ids, oldest_time
 from .messages import REPLAYED, Message, logs_message
 from .metrics import ROUTES_PAUSED, SHORTFALLS
@@ -107,6 +112,7 @@ class DeliveryStats:
     requests: int = 0
     latencies: list[float] = field(default_factory=list)  # per record: oldest delivered log's age
     last_log_id: str | None = None
+    notifications: dict[str, int] = field(default_factory=dict)  # NotificationsSent, …: the email/slack routes'
 
     def metrics(self) -> dict[str, float]:
         return {
@@ -118,6 +124,7 @@ class DeliveryStats:
             "WebhookRequests": self.requests,
             **({ROUTES_PAUSED: self.routes_paused} if self.routes_paused else {}),
             **({SHORTFALLS: self.shortfalls} if self.shortfalls else {}),
+            **{name: count for name, count in self.notifications.items() if count},
         }
 
 
@@ -169,6 +176,7 @@ class Deliverer:
                 self._tell(change, self.destinations[change.route], self._waiting())
         self.stats.routes_paused = len(self.health.paused)
         self.stats.shortfalls = self.health.shortfalls + _taken_shortfalls(self.destinations.values())
+        self.stats.notifications = _taken_notifications(self.destinations.values())
         self.outbox.send(partial(self.alerts.success, self.stats.delivered, self.stats.last_log_id))
         self.outbox.flush(self.time_left() - SLACK_FLUSH_RESERVE_SECONDS)
         return dict(response)
@@ -223,10 +231,12 @@ class Deliverer:
         latency_ms = int((time.monotonic() - started) * 1000)
         delivered = [entry for entry, outcome in outcomes if outcome.ok]
         permanent = [(entry, outcome) for entry, outcome in outcomes if not outcome.ok and not outcome.retryable]
-        transient = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
+        retryable = [(entry, outcome) for entry, outcome in outcomes if outcome.retryable]
+        waiting = [(entry, outcome) for entry, outcome in retryable if outcome.cause == "upstream"]  # on Auth0
+        transient = [(entry, outcome) for entry, outcome in retryable if outcome.cause != "upstream"]
         ids = parsed.ids if len(delivered) == len(parsed.logs) else log_ids(delivered)  # all delivered: as parsed
         self._count(delivered, ids, sum(1 for _, o in permanent + transient if o.sent), destination, latency_ms)
-        if paused and (permanent or transient):  # the route is paused: its failed logs wait for the probe
+        if paused and (permanent or transient or waiting):  # the route is paused: its failed logs wait for the probe
             failed = [entry for entry, outcome in outcomes if not outcome.ok]
             await self._hold(record, destination, attempt, failed, whole=not delivered and not parsed.malformed)
             return
@@ -234,6 +244,9 @@ class Deliverer:
             reason = f"webhook refused it: {error}" if status is not None else error  # else never sent
             await self._dead_letter(record, entries, reason, status, attempt, route)
             self._alert(route, destination.endpoint, entries, status, error, "sent to the dead-letter queue")
+        if waiting:
+            whole = len(waiting) == len(outcomes) and not parsed.malformed
+            await self._wait(record, destination, attempt, waiting, whole)
         if transient:
             whole = len(transient) == len(outcomes) and not parsed.malformed
             await self._retry(record, destination, attempt, transient, whole)
@@ -269,6 +282,34 @@ class Deliverer:
             extra={"message_id": record.message_id, "log_count": len(entries), "route": self._safe(route)},
         )
 
+    async def _wait(
+        self,
+        record: SQSRecord,
+        destination: Destination,
+        attempt: int,
+        waiting: list[tuple[LogEntry, Outcome]],
+        whole: bool,
+    ) -> None:
+        """Put logs whose notification waits on Auth0 back, delayed by its reset; not an attempt."""
+        entries = [entry for entry, _ in waiting]
+        delay = hold_delay(max((outcome.retry_after or 0.0) for _, outcome in waiting))
+        if whole:
+            await asyncio.to_thread(hold, self.sqs, self.queue.queue_url, record, delay)
+        else:
+            extra = {ATTEMPTS: str(attempt - 1), ROUTE: destination.route_id, **_kept(record)}
+            await asyncio.to_thread(self.queue.send, [_message(entries, extra, delay=delay)])
+        self.health.count(destination.route_id, destination.endpoint, held=len(entries))
+        logger.warning(
+            "logs wait: their notification's user look-up must be retried later",
+            extra={
+                "message_id": record.message_id,
+                "log_count": len(entries),
+                "route": self._safe(destination.route_id),
+                "delay": delay,
+                "reason": self._safe(waiting[-1][1].error),
+            },
+        )
+
     async def _announce(self, events: Sequence[BreakerEvent], destination: Destination) -> None:
         """Each breaker event to the log (WARNING but a resume) and to Slack, with the queue's depth."""
         if not events:
@@ -279,13 +320,15 @@ class Deliverer:
 
     def _tell(self, event: BreakerEvent, destination: Destination, waiting: int) -> None:
         """One breaker event to the log (WARNING but a resume) and to Slack's outbox."""
-        host = urlsplit(destination.endpoint).netloc or destination.endpoint
-        text = self._safe(event.text(host, waiting))
+        shown_as = getattr(destination, "shown_as", None)  # a notification's: "SES as …", the Slack channel
+        host = shown_as or urlsplit(destination.endpoint).netloc or destination.endpoint
+        text = self._safe(event_text(event, host, waiting, answers_in_http=shown_as is None))
         extra = {"route": self._safe(event.route), "status": event.last_status, "event": event.kind}
         (logger.info if event.kind == "resumed" else logger.warning)(text, extra=extra)
         fields = {"Route": event.route, "Destination": host, "Waiting": f"{waiting} messages"}
         if event.kind != "resumed":
-            fields |= {"Last status": str(event.last_status or "no answer"), "Last error": event.last_error or "-"}
+            status = event.last_status or ("no answer" if shown_as is None or not event.last_error else "-")
+            fields |= {"Last status": str(status), "Last error": self._safe(event.last_error) or "-"}
         color = "good" if event.kind == "resumed" else "danger"
         self.outbox.send(partial(self.alerts.post, text, color, fields))
 
@@ -472,6 +515,16 @@ def _taken_shortfalls(destinations: Iterable[Destination]) -> int:
     """What destinations noted themselves and fell short of (a notification's ledger): taken once an invocation."""
     takes = (getattr(destination, "take_shortfalls", None) for destination in destinations)
     return sum(int(take()) for take in takes if callable(take))
+
+
+def _taken_notifications(destinations: Iterable[Destination]) -> dict[str, int]:
+    """The notifications the email and slack routes counted per metric (``NotificationsSent``, …), taken once."""
+    totals: dict[str, int] = defaultdict(int)
+    takes = (getattr(destination, "take_counts", None) for destination in destinations)
+    for take in (take for take in takes if callable(take)):
+        for name, count in take().items():
+            totals[name] += int(count)
+    return dict(totals)
 
 
 def _kept(record: SQSRecord) -> dict[str, str]:

@@ -31,10 +31,24 @@ ROUTES_PAUSED = "RoutesPaused"  # deliverer: routes it found paused (alarms rout
 # either function: work a run could not do when it should have, for lack of time or a failed call
 # (the poller's hand-on; a breaker, delivery-record or notification-record call); alarm shortfalls
 SHORTFALLS = "Shortfalls"
+# deliverer: the email and slack routes' notifications (notify.notifier.METRICS), sent when there were some:
+# mailed or posted; skipped on purpose (no verified address, the template chose not to); held back by the
+# per-recipient limit; delayed because Auth0's user look-up said try later (alarm notifications-delayed);
+# failed, dead-lettered (alarm notifications-failed)
+NOTIFICATIONS_SENT = "NotificationsSent"
+NOTIFICATIONS_SKIPPED = "NotificationsSkipped"
+NOTIFICATIONS_HELD = "NotificationsHeld"
+NOTIFICATIONS_DELAYED = "NotificationsDelayed"
+NOTIFICATIONS_FAILED = "NotificationsFailed"
+NOTIFICATIONS = frozenset(
+    {NOTIFICATIONS_SENT, NOTIFICATIONS_SKIPPED, NOTIFICATIONS_HELD, NOTIFICATIONS_DELAYED, NOTIFICATIONS_FAILED}
+)
 PUBLISHED = frozenset(
     {"LagSeconds", "Progress", "Anomalies", "LogsDelivered", DELIVERY_LATENCY, ROUTES_PAUSED, SHORTFALLS}
+    | NOTIFICATIONS
 )
-OCCASIONAL = frozenset({"Anomalies", ROUTES_PAUSED, SHORTFALLS})  # sent only when something happened
+# sent only when something happened
+OCCASIONAL = frozenset({"Anomalies", ROUTES_PAUSED, SHORTFALLS} | NOTIFICATIONS)
 
 
 def stack_metrics() -> Metrics:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
+from typing import Literal
 
 import requests
 import urllib3
@@ -38,6 +39,7 @@ MAX_REASON_CHARS = 200
 ANSWER_KEPT_BYTES = 500  # of an answer, for the delivery record and test-event
 USER_AGENT = f"auth0-webhooks/{__version__}"
 NOT_SENT = "not sent: too little time left in this invocation"
+CauseOf = Literal["destination", "upstream", "local"]  # whose answer an Outcome is
 UNSENDABLE_ID = "cannot be sent: webhook-id holds a character HTTP headers cannot carry"
 
 
@@ -52,6 +54,9 @@ class Outcome:
     retry_after: float | None = None  # seconds, from a Retry-After header
     sent: bool = True  # False: no request was made (no time left)
     answer: str = ""  # the answer's first bytes (at most ANSWER_KEPT_BYTES): delivery record, test-event
+    # whose answer it is: the destination's (its breaker counts it); "upstream", a notification's Auth0 look-up
+    # (the logs wait, held without spending an attempt); "local", a notification's own ledger or template
+    cause: CauseOf = "destination"
 
     @classmethod
     def of_status(cls, status: int, reason: str = "", retry_after: float | None = None) -> Outcome:

@@ -70,10 +70,38 @@ FLUSH_SECONDS = CALL_SECONDS  # a route's record is not written with less time t
 def counts(outcome: Outcome) -> bool:
     """Whether an outcome tells of the destination's health (the breaker counts it).
 
+    Only the destination's own answers do: a notification's Auth0 look-up, ledger or template
+    (cause ``upstream`` or ``local``) says nothing of SES's or Slack's health.
+
     >>> counts(Outcome.of_status(503)), counts(Outcome.of_status(410)), counts(Outcome.of_status(400))
     (True, True, False)
+    >>> counts(Outcome(False, True, None, "user look-up rate limited (429)", cause="upstream"))
+    False
+    >>> counts(Outcome(False, True, None, "the ledger is unavailable", cause="local"))
+    False
     """
+    if outcome.cause != "destination":
+        return False
     return outcome.sent and (outcome.ok or outcome.retryable or outcome.status in PERMANENT_STATUSES)
+
+
+def event_text(event: BreakerEvent, where: str, waiting: int, answers_in_http: bool = True) -> str:
+    """The Slack line of a breaker event: where the route sends (a webhook's host, or "SES as …").
+
+    A destination that does not answer in HTTP statuses (SES, through its API's error codes) is
+    named with its last error, never as "no answer":
+
+    >>> event = BreakerEvent("paused", "pw", "2026-01-01T10:42:00Z", None, "SES refused the message: Throttling")
+    >>> event_text(event, "SES as security@acme.test", 3, answers_in_http=False)  # doctest: +NORMALIZE_WHITESPACE
+    'Route pw paused since 2026-01-01T10:42:00Z: SES refused the message: Throttling
+     (SES as security@acme.test); 3 messages wait'
+    >>> event_text(BreakerEvent("paused", "siem", "2026-01-01T10:42:00Z", 503, ""), "hooks.example.com", 12)
+    'Route siem paused since 2026-01-01T10:42:00Z: HTTP 503 from hooks.example.com; 12 messages wait'
+    """
+    if answers_in_http or event.kind == "resumed" or event.last_status or not event.last_error:
+        return event.text(where, waiting)
+    head = "paused" if event.kind == "paused" else "still paused"
+    return f"Route {event.route} {head} since {event.since}: {event.last_error} ({where}); {waiting} messages wait"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """One notification for one log on one route: claim, look up, render, limit, send, record.
 
 :meth:`Notifier.notify` never raises for a single log: it returns an :class:`Outcome` the caller
-acts on. ``sent``, ``duplicate``, ``skipped`` and ``held`` are done with; ``retry`` means "put the
-log back and try after ``retry_after`` seconds" (the queue's retries end in its dead-letter queue);
-``failed`` means "dead-letter it now, with ``reason``". Every outcome but ``sent`` and
+acts on. ``sent``, ``duplicate``, ``skipped`` and ``held`` are done with; ``wait`` means "Auth0's
+user look-up said try later (a 429, a 5xx, no token): put the log back for ``retry_after`` seconds
+without spending an attempt"; ``retry`` means "put the log back and try after ``retry_after`` seconds"
+(the queue's retries end in its dead-letter queue); ``failed`` means "dead-letter it now, with ``reason``".
+Only the destination's own answers (SES's, Slack's) are :attr:`Outcome.answered`: only those tell of
+the route's health. Every outcome but ``sent`` and
 ``duplicate`` is logged with its reason (route, log id, log type; never an address or content),
 and each has a metric name (:attr:`Outcome.metric`) for the caller to count.
 
@@ -24,6 +27,13 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..budget import OutOfTime
+from ..metrics import (
+    NOTIFICATIONS_DELAYED,
+    NOTIFICATIONS_FAILED,
+    NOTIFICATIONS_HELD,
+    NOTIFICATIONS_SENT,
+    NOTIFICATIONS_SKIPPED,
+)
 from . import slack
 from .destinations import Destination, EmailDestination, SlackDestination
 from .event import Recipient, build_event
@@ -35,14 +45,16 @@ from .templates import Rendered, TemplateError, TemplateStore
 
 logger = Logger(child=True)
 
-Status = Literal["sent", "duplicate", "skipped", "held", "retry", "failed"]
+Status = Literal["sent", "duplicate", "skipped", "held", "wait", "retry", "failed"]
+# the deliverer's log line has them all; metrics.NOTIFICATIONS are published to CloudWatch
 METRICS: dict[str, str] = {
-    "sent": "NotificationsSent",
+    "sent": NOTIFICATIONS_SENT,
     "duplicate": "NotificationsDuplicate",
-    "skipped": "NotificationsSkipped",
-    "held": "NotificationsHeld",  # the per-recipient limit held it back
+    "skipped": NOTIFICATIONS_SKIPPED,
+    "held": NOTIFICATIONS_HELD,  # the per-recipient limit held it back
+    "wait": NOTIFICATIONS_DELAYED,  # Auth0's user look-up said try later: put back, not an attempt
     "retry": "NotificationsRetried",
-    "failed": "NotificationsFailed",
+    "failed": NOTIFICATIONS_FAILED,
 }
 # do not start a look-up or a send with less time than this: each takes at most
 # LookupPolicy's connect + read timeouts (6 s) or ses.SES_CONFIG's (7 s, one attempt)
@@ -59,6 +71,7 @@ class Outcome:
     reason: str = ""
     retry_after: float = 0.0
     shortfall: bool = False  # the ledger was not written as it should have been (no time, or it failed)
+    answered: bool = False  # SES or Slack answered: the outcome tells of the destination's health
 
     @property
     def metric(self) -> str:
@@ -153,8 +166,10 @@ class Notifier:
         self, route_id: str, destination: Destination, log: Mapping[str, Any], time_left: Callable[[], float]
     ) -> Outcome:
         found = self.users.lookup(str(log.get("user_id") or ""))
-        if found.status in ("retry", "failed"):
-            return Outcome(found.status, found.reason, found.retry_after)
+        if found.status == "retry":  # Auth0's trouble, not the destination's: the log waits
+            return Outcome("wait", found.reason, found.retry_after)
+        if found.status == "failed":
+            return Outcome("failed", found.reason)
         if isinstance(destination, SlackDestination):
             if time_left() < MIN_SECONDS_LEFT + LEDGER_CALL_SECONDS:
                 return Outcome("retry", NO_TIME_TO_RECORD, DEADLINE_RETRY_SECONDS, shortfall=True)
@@ -184,8 +199,9 @@ class Notifier:
         except SendError as error:
             refunded = self._refund(key, time_left)
             status: Status = "retry" if error.retryable else "failed"
-            return Outcome(status, error.reason, 60.0 if error.retryable else 0.0, shortfall=not refunded)
-        return Outcome("sent")
+            delay = 60.0 if error.retryable else 0.0
+            return Outcome(status, error.reason, delay, shortfall=not refunded, answered=True)
+        return Outcome("sent", answered=True)
 
     def _refund(self, key: str, time_left: Callable[[], float]) -> bool:
         """Give the recipient's count back; without time or DynamoDB it stays taken until its window ends."""
@@ -204,8 +220,9 @@ class Notifier:
         try:
             slack.post(self.session, destination.url, message)
         except slack.PostError as error:
-            return Outcome("retry" if error.retryable else "failed", error.reason, 60.0 if error.retryable else 0.0)
-        return Outcome("sent")
+            status: Status = "retry" if error.retryable else "failed"
+            return Outcome(status, error.reason, 60.0 if error.retryable else 0.0, answered=True)
+        return Outcome("sent", answered=True)
 
     def _render(
         self, template: str, event: dict[str, Any], text_event: dict[str, Any] | None = None
@@ -226,7 +243,7 @@ class Notifier:
             "outcome": outcome.status,
             "reason": outcome.reason,
         }
-        if outcome.status in ("retry", "failed", "held"):
+        if outcome.status in ("wait", "retry", "failed", "held"):
             logger.warning("notification not sent", extra=fields)
         else:
             logger.info("notification", extra=fields)

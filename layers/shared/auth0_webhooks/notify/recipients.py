@@ -2,7 +2,8 @@
 
 The address always comes from the user's profile, looked up by the log's ``user_id``; never from
 ``user_name``, which on a failed login is whatever was typed (often someone else's address).
-A 429, a 5xx or a network error is a :attr:`Lookup.retry` (the mail waits, it is never dropped);
+A 429, a 5xx or a network error is a :attr:`Lookup.retry` (the mail waits, it is never dropped: the
+deliverer puts it back without spending an attempt, for the seconds ``Retry-After`` or ``x-ratelimit-reset`` say);
 a 404 is "no such user" (a deleted user, a failed login for an unknown name).
 """
 
@@ -128,9 +129,13 @@ class UserDirectory:
         )
 
     def _reset_in(self, reply: requests.Response) -> float:
-        reset = reply.headers.get("x-ratelimit-reset", "")
+        """Seconds until the limit resets: ``Retry-After`` (seconds), else ``x-ratelimit-reset`` (epoch)."""
         try:
-            return max(1.0, float(reset) - self.clock())
+            return max(1.0, float(reply.headers.get("Retry-After", "")))
+        except ValueError:
+            pass
+        try:
+            return max(1.0, float(reply.headers.get("x-ratelimit-reset", "")) - self.clock())
         except ValueError:
             return self._default()
 

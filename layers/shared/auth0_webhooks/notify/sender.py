@@ -7,8 +7,15 @@ notifier's outcome into the deliverer's:
 - ``sent``, ``duplicate``, ``skipped``: delivered (the notifier logs why it skipped);
 - ``held`` (the per-recipient limit): delivered, never retried; the notifier logs it at WARNING
   as held back, with the route and log id;
+- ``wait`` (Auth0's user look-up said try later): not sent, cause ``upstream``: the deliverer puts
+  the log back for ``retry_after`` seconds (at most SQS's 900) without spending an attempt;
 - ``retry``: retryable, after ``retry_after`` seconds (the queue's retries end in its dead-letter queue);
 - ``failed``: permanent: the deliverer dead-letters the log with the route and the reason.
+
+Only SES's or Slack's own answers have cause ``destination`` and count in the route's breaker; a
+look-up's, the ledger's or a template's trouble says nothing of the destination's health. Each
+outcome is counted under its metric (:data:`~.notifier.METRICS`) for the deliverer to take once
+an invocation (:meth:`NotifySender.take_counts`).
 
 What the notifiers of a container share (:class:`NotifyParts`: templates, user look-ups with their
 cache, the ledger, SES) is read from the environment once, only when a route has such a destination:
@@ -22,6 +29,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,7 +41,7 @@ from ..errors import ConfigError
 from ..log_entry import LogEntry, log_id
 from ..pace import Pace
 from ..routes.model import EmailDestination, Route, SlackDestination
-from ..webhook import NOT_SENT, Outcome
+from ..webhook import NOT_SENT, CauseOf, Outcome
 from . import destinations as notify_destinations
 from .ledger import Ledger
 from .notifier import MIN_SECONDS_LEFT, NO_TIME_TO_RECORD, Notifier
@@ -43,7 +51,7 @@ from .ses import SesMailer
 from .templates import TemplateStore
 
 DEFAULT_CONCURRENCY = 4  # notifications of one route in flight at once (look-ups share the tenant's rate limit)
-DELIVERED = Outcome(True, False)
+SLACK_SHOWN_AS = "the Slack channel"
 
 
 @dataclass(frozen=True)
@@ -71,11 +79,25 @@ class NotifySender:
     timeout_setting: str = "the deliverer's Timeout (a notification takes up to 8 s)"
     clock: Callable[[], float] = time.monotonic
     shortfalls: int = 0  # notifications whose ledger was not written as it should have been (see take_shortfalls)
+    counts: Counter[str] = field(default_factory=Counter)  # metric name -> notifications (see take_counts)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def endpoint(self) -> str:
         return f"{self.kind}://template/{self.target.template}"
+
+    @property
+    def shown_as(self) -> str:
+        """Where the route's notifications go, for a breaker's alert: SES and its sender, or Slack.
+
+        >>> from auth0_webhooks.notify.destinations import EmailDestination
+        >>> sender = NotifySender("pw", "email", EmailDestination("t", "Acme <security@acme.test>"), lambda: None)
+        >>> sender.shown_as, sender.endpoint
+        ('SES as Acme <security@acme.test>', 'email://template/t')
+        """
+        if isinstance(self.target, notify_destinations.EmailDestination):
+            return f"SES as {self.target.sender}"
+        return SLACK_SHOWN_AS
 
     @property
     def timeout(self) -> float:
@@ -92,9 +114,9 @@ class NotifySender:
     ) -> list[tuple[LogEntry, Outcome]]:
         until = self.clock() + seconds_left
         result = self.notifier().notify(self.route_id, logs[0], lambda: until - self.clock())
-        if result.shortfall:
-            with self._lock:
-                self.shortfalls += 1
+        with self._lock:
+            self.shortfalls += result.shortfall
+            self.counts[result.metric] += 1
         outcome = outcome_of(result)
         return [(entry, outcome) for entry in logs]
 
@@ -102,6 +124,12 @@ class NotifySender:
         """The shortfalls noted since the last take (the deliverer takes them once per invocation)."""
         with self._lock:
             taken, self.shortfalls = self.shortfalls, 0
+        return taken
+
+    def take_counts(self) -> dict[str, int]:
+        """The notifications counted per metric since the last take (taken once per invocation)."""
+        with self._lock:
+            taken, self.counts = dict(self.counts), Counter()
         return taken
 
     def notifier(self) -> Notifier:
@@ -122,16 +150,23 @@ def outcome_of(result: NotifyOutcome) -> Outcome:
 
     >>> outcome_of(NotifyOutcome("held", "limit")).ok, outcome_of(NotifyOutcome("failed", "bad")).retryable
     (True, False)
-    >>> later = outcome_of(NotifyOutcome("retry", "user look-up rate limited (429)", 30.0))
-    >>> later.retryable, later.retry_after, later.error
-    (True, 30.0, 'user look-up rate limited (429)')
+    >>> later = outcome_of(NotifyOutcome("wait", "user look-up rate limited (429)", 30.0))
+    >>> later.retryable, later.retry_after, later.error, later.sent, later.cause
+    (True, 30.0, 'user look-up rate limited (429)', False, 'upstream')
+    >>> ses = outcome_of(NotifyOutcome("retry", "SES refused the message: Throttling", 60.0, answered=True))
+    >>> ses.retryable, ses.cause, outcome_of(NotifyOutcome("retry", "the ledger is unavailable", 1.0)).cause
+    (True, 'destination', 'local')
     """
+    cause: CauseOf = "destination" if result.answered else "local"
     if result.status in ("sent", "duplicate", "skipped", "held"):
-        return DELIVERED
+        return Outcome(True, False, cause=cause)
+    if result.status == "wait":
+        return Outcome(False, True, None, result.reason, result.retry_after or None, sent=False, cause="upstream")
     if result.status == "retry":
         sent = result.reason not in ("too close to the deadline to start", NO_TIME_TO_RECORD)  # nothing was sent
-        return Outcome(False, True, None, result.reason if sent else NOT_SENT, result.retry_after or None, sent=sent)
-    return Outcome(False, False, None, result.reason or "notification failed")
+        error = result.reason if sent else NOT_SENT
+        return Outcome(False, True, None, error, result.retry_after or None, sent=sent, cause=cause)
+    return Outcome(False, False, None, result.reason or "notification failed", cause=cause)
 
 
 def notify_sender(
