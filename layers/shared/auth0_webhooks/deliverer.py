@@ -65,7 +65,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import clients
 from .alerts import SLACK_SECONDS_PER_INVOCATION, AlertOutbox, SlackAlerts, slack_for
-from .dead_letters import ATTEMPTS, ROUTE, dead_letter_body, dead_letter_message, why
+from .dead_letters import ATTEMPTS, MALFORMED_REASON, ROUTE, dead_letter_body, dead_letter_message, why
 from .delivery_routes import routing_for
 from .destinations import DUPLICATE_ID, Destination
 from .errors import ConfigError, QueueError
@@ -216,7 +216,7 @@ class Deliverer:
                 await self._hold(record, destination, attempt, parsed.logs, whole=True)
                 return
         for entry in parsed.malformed:
-            await self._dead_letter_entry(record, entry, "malformed log: no log_id or _id", attempt, route)
+            await self._dead_letter_entry(record, entry, MALFORMED_REASON, attempt, route)
         if not parsed.logs:
             return
         if destination is None:  # not this deliverer's: kept, with the route, for redrive once it is known
